@@ -1,0 +1,56 @@
+# Ishenim: every command a developer or a deployer needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.DEFAULT_GOAL := help
+.PHONY: help install install-dev run test test-postgres lint verify migration bench clean
+
+help: ## List every target with what it does
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/activate
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@ $(VENV)/.runtime
+
+install: $(VENV)/.runtime ## Create .venv and install what the server needs
+
+install-dev: $(VENV)/.dev ## Install what the tests, linters and benchmarks need too
+
+run: install ## Migrate, add the demo school on an empty database, serve http://127.0.0.1:5000 (SQLite)
+	$(FLASK) db upgrade
+	$(FLASK) seed-demo
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install-dev ## Run the whole suite (SQLite; DATABASE_URL=postgresql://… runs it on PostgreSQL)
+	$(BIN)/pytest
+
+test-postgres: install-dev ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first
+	DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/pytest
+
+lint: install-dev ## ruff, and mypy (strict on server/ and sync/)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+verify: install ## Check every journal's hash chain, ciphertexts and rows
+	$(FLASK) verify
+
+migration: install-dev ## Generate a migration from model changes: make migration m="what changed"
+	$(FLASK) db migrate -m "$(m)"
+
+bench: install-dev ## Benchmarks with their budgets
+	$(BIN)/pytest benchmarks --benchmark-only -p no:cacheprovider
+
+clean: ## Remove .venv and caches (never instance/: it holds the data and the key)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks

@@ -1,0 +1,38 @@
+"""Ishenim's server: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from server import config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("ISHENIM_INSTANCE", str(root / "instance")),
+        static_folder=str(root / "pwa"),
+        static_url_path="",
+    )
+    app.config.from_mapping(config.defaults(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    # Owner-only: the instance holds the database and, by default, the master key.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    from server import cli, db, errors, pwa
+    from server.api import init_app as init_api
+    from server.services import keys
+
+    db.init_app(app)
+    errors.init_app(app)
+    init_api(app)
+    pwa.init_app(app)
+    cli.init_app(app)
+    keys.init_app(app)
+    return app

@@ -1,0 +1,61 @@
+"""HTTP adapters: parse, authorise, call a service, render. No SQL, no crypto, no commits here.
+
+Authentication is required on every ``/api/`` endpoint but the short allowlist below, checked in one
+hook, so a new endpoint is private unless someone decides otherwise here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from server.errors import Forbidden, Unauthorized, from_http_exception
+from server.services import accounts
+from sync.events import Role
+from sync.schemas import ErrorSchema
+
+PUBLIC_ENDPOINTS = frozenset({"auth.issue_token", "api-docs.openapi_json"})
+
+
+class IshenimApi(Api):  # type: ignore[misc]  # flask-smorest ships no type information
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Response:
+        return from_http_exception(error)
+
+
+def current_actor() -> accounts.Actor:
+    actor: accounts.Actor = g.actor
+    return actor
+
+
+def require_role(*roles: Role) -> accounts.Actor:
+    actor = current_actor()
+    if actor.role not in roles:
+        raise Forbidden(f"Role {actor.role.value} may not do this.", code="role_not_allowed")
+    return actor
+
+
+def _authenticate() -> None:
+    if not request.path.startswith("/api/") or request.endpoint in PUBLIC_ENDPOINTS:
+        return
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Log in first.", code="missing_token", headers={"WWW-Authenticate": "Bearer"})
+    g.actor = accounts.authenticate(token.strip())
+
+
+def init_app(app: Flask) -> None:
+    from server.api import auth, sync
+
+    api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(auth.blp)
+    api.register_blueprint(sync.blp)
+    app.before_request(_authenticate)
+
+
+BEARER: dict[str, Any] = {"security": [{"bearer": []}]}

@@ -1,0 +1,27 @@
+"""``/api/v1/auth``: logging in enrols a device and gives it a bearer token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from server.services import accounts
+from sync.schemas import ErrorSchema, TokenRequestSchema, TokenResponseSchema
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Logging in from a device.")
+
+
+@blp.route("/token", methods=["POST"])
+@blp.arguments(TokenRequestSchema)
+@blp.response(201, TokenResponseSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="Wrong credentials, disabled account or revoked device.")
+def issue_token(body: dict[str, Any]) -> dict[str, Any]:
+    issued = accounts.issue_token(body["username"], body["password"], body["device_name"], body["device_id"])
+    user = issued.device.user
+    return {
+        "token": issued.token,
+        "device_id": issued.device.uuid,
+        "expires_at": issued.device.expires_at,
+        "user": {"id": user.uuid, "role": user.role, "school_id": user.school.uuid, "full_name": user.full_name},
+    }

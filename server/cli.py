@@ -1,0 +1,79 @@
+"""Command-line operations beside the code they drive: ``flask --app wsgi COMMAND``."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from server.db import db
+from server.errors import ApiError
+from server.models import School
+from server.services import accounts, demo, verify
+from sync.events import Role
+
+
+@click.command("create-school")
+@click.option("--name", required=True, help="The school's name as printed on its documents.")
+def create_school(name: str) -> None:
+    """Create a school; prints its id as the last line."""
+    school = accounts.create_school(name)
+    db.session.commit()
+    click.echo(f"Created school {name!r}.")
+    click.echo(str(school.uuid))
+
+
+@click.command("create-user")
+@click.option("--school", "school_id", required=True, help="The school's id (printed by create-school).")
+@click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+@click.option("--username", required=True)
+@click.option("--full-name", required=True)
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
+def create_user(school_id: str, role: str, username: str, full_name: str, password_stdin: bool) -> None:
+    """Create an account; the password comes from standard input so it stays out of the shell history."""
+    try:
+        school_uuid = uuid.UUID(school_id)
+    except ValueError:
+        raise click.BadParameter("not a school id", param_hint="--school") from None
+    school = db.session.scalar(select(School).where(School.uuid == school_uuid))
+    if school is None:
+        raise click.BadParameter("no such school", param_hint="--school")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = accounts.create_user(school, Role(role), username, full_name, password)
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Created {role} {username!r}.")
+    click.echo(str(user.uuid))
+
+
+@click.command("verify")
+def verify_command() -> None:
+    """Check every school's hash chain, ciphertexts and journal rows; exit 1 naming the first break."""
+    found = verify.first_break()
+    if found is not None:
+        click.echo(f"BROKEN {found}", err=True)
+        sys.exit(1)
+    click.echo("OK: every journal is intact.")
+
+
+@click.command("seed-demo")
+def seed_demo() -> None:
+    """On an empty database only: a fictional demo school with one account per role (for `make run`)."""
+    credentials = demo.seed_if_empty()
+    db.session.commit()
+    if credentials is None:
+        click.echo("The database holds a school already; no demo data was added.")
+        return
+    click.echo(f"Demo school created: {demo.DEMO_SCHOOL}. Accounts (shown once):")
+    for role, username, password in credentials:
+        click.echo(f"  {role:<11} username: {username:<11} password: {password}")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_school, create_user, verify_command, seed_demo):
+        app.cli.add_command(command)

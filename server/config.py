@@ -1,0 +1,39 @@
+"""Configuration from the environment, with defaults for a single school on embedded SQLite."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sync.events import MAX_BODY_BYTES
+
+
+def database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance_path) / 'ishenim.sqlite3'}"
+    # psycopg 3 is the driver we ship; plain postgresql:// would make SQLAlchemy look for psycopg2.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    return {
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "ISHENIM_KEY_FILE": os.environ.get("ISHENIM_KEY_FILE", str(Path(instance_path) / "master.key")),
+        # The master key may come from the environment instead of a file (base64 of 32 bytes).
+        "ISHENIM_MASTER_KEY": os.environ.get("ISHENIM_MASTER_KEY"),
+        "TOKEN_TTL_DAYS": int(os.environ.get("ISHENIM_TOKEN_TTL_DAYS", "30")),
+        # Argon2id as argon2-cffi recommends (RFC 9106 low-memory profile); tests lower the cost.
+        "ARGON2_TIME_COST": 3,
+        "ARGON2_MEMORY_KIB": 64 * 1024,
+        "ARGON2_PARALLELISM": 4,
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        "API_TITLE": "Ishenim",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+    }

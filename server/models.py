@@ -1,0 +1,214 @@
+"""Typed SQLAlchemy models. Integer keys inside; UUIDs are what the wire sees.
+
+Confidential contents are only ever stored as ciphertext (``LargeBinary`` columns filled by
+``server.crypto``); every other column is metadata the regulations let the school count and query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID, uuid4
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from server.db import Base
+from sync.chain import GENESIS
+from sync.events import Role
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UtcDateTime(TypeDecorator[dt.datetime]):
+    """A moment in UTC, aware on the way in and out; SQLite would otherwise hand back naive values."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: store moments in UTC")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def _enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+class School(Base):
+    __tablename__ = "schools"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Bishkek")
+    director_reads_contents: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The end of the school's hash chain and the last change number handed out; both move only
+    # while the school's row is locked, so they grow in commit order.
+    chain_head: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    chain_length: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_change_no: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (_enum_check("role", tuple(r.value for r in Role), "role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    school: Mapped[School] = relationship()
+
+
+class Device(Base):
+    """An enrolled tablet or browser: one bearer token, and the last mutation it delivered."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+
+    user: Mapped[User] = relationship()
+    school: Mapped[School] = relationship()
+
+
+class DataKey(Base):
+    """The wrapped AES key of one confidential record; destroying it erases the record's contents."""
+
+    __tablename__ = "data_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    owner: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    key_id: Mapped[str] = mapped_column(String(16), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Appeal(Base):
+    """A row of the journal: the projection of an appeal's events, kept for queries."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        UniqueConstraint("school_id", "school_year", "serial_no"),
+        Index("ix_appeals_school_change", "school_id", "change_no"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
+    school_year: Mapped[int] = mapped_column(Integer)
+    serial_no: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30))
+    received_on: Mapped[dt.date] = mapped_column(Date)
+    opening_id: Mapped[UUID | None] = mapped_column(Uuid)
+    category: Mapped[str] = mapped_column(String(40))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    anonymous: Mapped[bool] = mapped_column(Boolean)
+    applicant_role: Mapped[str] = mapped_column(String(20))
+    contents: Mapped[bytes] = mapped_column(LargeBinary)
+    registered_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    change_no: Mapped[int] = mapped_column(BigInteger)
+
+    data_key: Mapped[DataKey] = relationship()
+    school: Mapped[School] = relationship()
+
+
+class Event(Base):
+    """One entry of a school's append-only journal, a link of its hash chain. Never updated or deleted."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("school_id", "position"),
+        UniqueConstraint("device_id", "seq"),
+        Index("ix_events_appeal", "appeal_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    position: Mapped[int] = mapped_column(BigInteger)
+    type: Mapped[str] = mapped_column(String(40))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    meta: Mapped[dict[str, object]] = mapped_column(JSON)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    appeal: Mapped[Appeal | None] = relationship()
+    device: Mapped[Device] = relationship()
+    user: Mapped[User] = relationship()
+
+
+class Receipt(Base):
+    """The outcome of each mutation a device delivered, so that a replay is answered as the first time."""
+
+    __tablename__ = "receipts"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    mutation_id: Mapped[UUID] = mapped_column(Uuid)
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(String(60))
+    serial_no: Mapped[int | None] = mapped_column(Integer)
+    version: Mapped[int | None] = mapped_column(Integer)
+
+
+class SerialCounter(Base):
+    """The last serial number given in a school year; moved only under the school's lock, so gapless."""
+
+    __tablename__ = "serial_counters"
+
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
+    school_year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_serial: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,1 @@
+"""Domain operations. They flush, never commit: the request boundary commits (``server.db``)."""

@@ -1,0 +1,141 @@
+"""Schools, users, passwords (Argon2id) and device tokens.
+
+A token is 256 random bits shown once to the device; the server keeps only its SHA-256, so a copy of
+the database lets nobody act as a device.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select
+
+from server.db import db
+from server.errors import ApiError, Unauthorized
+from server.models import Device, School, User, utcnow
+from sync.events import Role
+
+MIN_PASSWORD_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: the user, the device they called from, and their school."""
+
+    user: User
+    device: Device
+    school: School
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    device: Device
+
+
+def _hasher() -> PasswordHasher:
+    config = current_app.config
+    return PasswordHasher(
+        time_cost=config["ARGON2_TIME_COST"],
+        memory_cost=config["ARGON2_MEMORY_KIB"],
+        parallelism=config["ARGON2_PARALLELISM"],
+    )
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ApiError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.", code="password_too_short")
+    return _hasher().hash(password)
+
+
+def _password_matches(stored_hash: str, password: str) -> bool:
+    try:
+        return _hasher().verify(stored_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_school(name: str) -> School:
+    school = School(name=name)
+    db.session.add(school)
+    db.session.flush()
+    return school
+
+
+def create_user(school: School, role: Role, username: str, full_name: str, password: str) -> User:
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ApiError("This username is taken.", code="username_taken")
+    user = User(
+        school_id=school.id,
+        role=role.value,
+        username=username,
+        full_name=full_name,
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def issue_token(username: str, password: str, device_name: str, device_id: uuid.UUID | None) -> IssuedToken:
+    """Log in from a device: enrol a new one, or give a known one of this user a fresh token."""
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        _hasher().hash(password)  # spend the same time as a real check: no telling who has an account
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    if not _password_matches(user.password_hash, password):
+        raise Unauthorized("Wrong username or password.", code="invalid_credentials")
+    if user.disabled_at is not None:
+        raise Unauthorized("This account is disabled.", code="account_disabled")
+    token = _new_token()
+    expires_at = utcnow() + dt.timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
+    device = None
+    if device_id is not None:
+        device = db.session.scalar(select(Device).where(Device.uuid == device_id, Device.user_id == user.id))
+        if device is None or device.revoked_at is not None:
+            raise Unauthorized("This device is not enrolled; log in as a new device.", code="device_revoked")
+        device.token_hash, device.expires_at, device.name = token_digest(token), expires_at, device_name
+    else:
+        device = Device(
+            school_id=user.school_id,
+            user_id=user.id,
+            name=device_name,
+            token_hash=token_digest(token),
+            expires_at=expires_at,
+        )
+        db.session.add(device)
+    db.session.flush()
+    return IssuedToken(token=token, device=device)
+
+
+def authenticate(token: str) -> Actor:
+    """The actor behind a bearer token, or 401 when it is unknown, expired, revoked or its user disabled."""
+    device = db.session.scalar(select(Device).where(Device.token_hash == token_digest(token)))
+    if device is None:
+        raise Unauthorized("Log in again.", code="invalid_token")
+    if device.revoked_at is not None:
+        raise Unauthorized("This device was revoked.", code="device_revoked")
+    if device.expires_at <= utcnow():
+        raise Unauthorized("The session expired; log in again.", code="token_expired")
+    if device.user.disabled_at is not None:
+        raise Unauthorized("This account is disabled.", code="account_disabled")
+    return Actor(user=device.user, device=device, school=device.school)

@@ -1,0 +1,34 @@
+"""A fictional demo school for ``make run`` on an empty database. Production never calls this."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from server.db import db
+from server.models import School
+from server.services import accounts
+from sync.events import Role
+
+DEMO_SCHOOL = "Demo school No. 1 (fictional)"
+# Invented people, one per role; any likeness to a real person is accidental.
+DEMO_USERS = (
+    (Role.PEDAGOGUE, "pedagogue", "Айгерим Садыкова"),
+    (Role.COMMISSION, "commission", "Бакыт Токтогулов"),
+    (Role.DIRECTOR, "director", "Нурлан Асанов"),
+    (Role.ADMIN, "admin", "Элмира Жумабаева"),
+)
+
+
+def seed_if_empty() -> list[tuple[str, str, str]] | None:
+    """Create the demo school unless any school exists; returns (role, username, password) per account."""
+    if db.session.scalar(select(School.id).limit(1)) is not None:
+        return None
+    school = accounts.create_school(DEMO_SCHOOL)
+    credentials = []
+    for role, username, full_name in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        accounts.create_user(school, role, username, full_name, password)
+        credentials.append((role.value, username, password))
+    return credentials

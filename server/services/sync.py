@@ -1,0 +1,119 @@
+"""Push and pull: the server side of ``sync/PROTOCOL.md``.
+
+A push is one transaction. Replays (``seq <= last_seq``) are answered from their receipts; each new
+mutation runs in a savepoint, so a refused one leaves nothing behind, and the device's ``last_seq`` moves
+in the same transaction as the effects it acknowledges.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from server.db import begin_write, db
+from server.errors import Conflict, Forbidden
+from server.models import Appeal, Device, Event, Receipt
+from server.services import journal
+from server.services.accounts import Actor
+from sync import rules
+from sync.events import ROLES_ALLOWED, ROLES_READING_CONTENTS, Role
+
+
+def _result(
+    mutation: dict[str, Any], status: str, error: str | None = None, appeal: Appeal | None = None
+) -> dict[str, Any]:
+    return {
+        "seq": mutation["seq"],
+        "id": mutation["id"],
+        "status": status,
+        "error": error,
+        "serial_no": appeal.serial_no if appeal else None,
+        "version": appeal.version if appeal else None,
+    }
+
+
+def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
+    receipt = db.session.get(Receipt, (device.id, mutation["seq"]))
+    if receipt is None or receipt.mutation_id != mutation["id"]:
+        # The device numbered two different mutations alike; the second is not the one we hold.
+        return _result(mutation, "rejected", "seq_reused")
+    return {**_result(mutation, "duplicate"), "serial_no": receipt.serial_no, "version": receipt.version}
+
+
+def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
+    school = actor.school
+    known = db.session.scalar(select(Event).where(Event.uuid == mutation["id"]))
+    if known is not None:
+        # Delivered before, perhaps from this tablet under an earlier enrolment: acknowledge, never re-apply.
+        if known.school_id != school.id:
+            return _result(mutation, "rejected", "id_conflict")
+        return _result(mutation, "duplicate", appeal=known.appeal)
+    try:
+        with db.session.begin_nested():
+            appeal = journal.record(actor, school, mutation)
+    except rules.Refusal as refusal:
+        return _result(mutation, "rejected", refusal.code)
+    except rules.Conflict:
+        current = journal.find_appeal(school, mutation["appeal_id"])
+        return _result(mutation, "conflict", "stale_version", appeal=current)
+    return _result(mutation, "applied", appeal=appeal)
+
+
+def push(actor: Actor, device_id: Any, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    if device_id != actor.device.uuid:
+        raise Forbidden("This push names another device.", code="device_mismatch")
+    refused = sorted({m["type"].value for m in mutations if actor.role not in ROLES_ALLOWED[m["type"]]})
+    if refused:
+        raise Forbidden(f"Role {actor.role.value} may not record {', '.join(refused)}.", code="role_not_allowed")
+
+    begin_write()
+    journal.lock_school(actor.school.id)
+    device = actor.device
+    db.session.refresh(device)
+    try:
+        plan = rules.plan_batch(device.last_seq, [m["seq"] for m in mutations])
+    except rules.SeqGap as gap:
+        raise Conflict(f"Expected seq {gap.last_seq + 1} next.", code="seq_gap", last_seq=gap.last_seq) from gap
+
+    results = [_replay(device, m) for m in mutations[: plan.first_new]]
+    for mutation in mutations[plan.first_new :]:
+        result = _apply(actor, mutation)
+        db.session.add(
+            Receipt(
+                device_id=device.id,
+                seq=mutation["seq"],
+                mutation_id=mutation["id"],
+                status=result["status"],
+                error=result["error"],
+                serial_no=result["serial_no"],
+                version=result["version"],
+            )
+        )
+        device.last_seq = mutation["seq"]
+        results.append(result)
+    db.session.flush()
+    return {"last_seq": device.last_seq, "results": results}
+
+
+def reads_contents(actor: Actor) -> bool:
+    if actor.role is Role.DIRECTOR:
+        return actor.school.director_reads_contents
+    return actor.role in ROLES_READING_CONTENTS
+
+
+def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
+    """Changes of the caller's school after ``cursor``, oldest first; the cursor is a change number."""
+    rows = db.session.scalars(
+        select(Appeal)
+        .where(Appeal.school_id == actor.school.id, Appeal.change_no > cursor)
+        .order_by(Appeal.change_no)
+        .limit(limit + 1)
+    ).all()
+    page = rows[:limit]
+    with_contents = reads_contents(actor)
+    return {
+        "changes": [journal.appeal_change(a, actor.school, with_contents) for a in page],
+        "cursor": page[-1].change_no if page else cursor,
+        "has_more": len(rows) > limit,
+    }

@@ -1,0 +1,102 @@
+"""Checks that the journal is what was written: every hash chain, every ciphertext, every projection.
+
+The chain catches an altered, removed or inserted event; opening every ciphertext catches altered
+contents and keys; replaying each appeal's events catches an altered journal row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from server import crypto
+from server.db import db
+from server.models import Appeal, Event, School, SerialCounter
+from server.services import journal, keys
+from sync import rules
+from sync.chain import GENESIS, chain_hash
+from sync.events import EventType
+
+
+@dataclass(frozen=True)
+class Break:
+    school: str
+    where: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"school {self.school}: {self.where}: {self.problem}"
+
+
+def _chain_breaks(school: School) -> Iterator[Break]:
+    prev, position = GENESIS, 0
+    events = db.session.scalars(
+        select(Event)
+        .where(Event.school_id == school.id)
+        .order_by(Event.position)
+        .options(joinedload(Event.appeal), joinedload(Event.device), joinedload(Event.user))
+    )
+    for event in events:
+        position += 1
+        where = f"event {event.uuid} (position {event.position})"
+        if event.position != position:
+            yield Break(str(school.uuid), where, f"expected position {position}: an event is missing")
+            return
+        if event.prev_hash != prev:
+            yield Break(str(school.uuid), where, "does not follow the event before it")
+            return
+        if chain_hash(prev, journal.chain_record(event, school)) != event.hash:
+            yield Break(str(school.uuid), where, "its contents do not match its hash")
+            return
+        prev = event.hash
+    if (school.chain_head, school.chain_length) != (prev, position):
+        yield Break(str(school.uuid), "chain head", "the school's recorded head is not the last event")
+
+
+def _replay(appeal: Appeal, school: School, data_key: bytes) -> dict[str, object] | None:
+    state = None
+    for event in db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.position)):
+        data = journal.event_data(event, school, data_key)
+        base_version = event.meta.get("base_version")
+        state = rules.evolve(
+            state, EventType(event.type), base_version if isinstance(base_version, int) else None, data, today=None
+        )
+    return state
+
+
+def _appeal_breaks(school: School) -> Iterator[Break]:
+    serials: dict[int, list[int]] = {}
+    for appeal in db.session.scalars(select(Appeal).where(Appeal.school_id == school.id).order_by(Appeal.id)):
+        where = f"appeal {appeal.uuid} (No. {appeal.serial_no}/{appeal.school_year})"
+        serials.setdefault(appeal.school_year, []).append(appeal.serial_no)
+        try:
+            data_key = keys.open_data_key(appeal.data_key, school)
+            stored = journal.state_of(appeal, school)
+            replayed = _replay(appeal, school, data_key)
+        except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
+            yield Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
+            return
+        if stored != replayed:
+            yield Break(str(school.uuid), where, "the journal row differs from its events")
+            return
+    for year, numbers in sorted(serials.items()):
+        counter = db.session.get(SerialCounter, (school.id, year))
+        if (
+            sorted(numbers) != list(range(1, len(numbers) + 1))
+            or counter is None
+            or counter.last_serial != len(numbers)
+        ):
+            yield Break(str(school.uuid), f"school year {year}", "serial numbers are not 1..N without gaps")
+            return
+
+
+def first_break() -> Break | None:
+    """The first problem found, school by school, or None when every journal is intact."""
+    for school in db.session.scalars(select(School).order_by(School.id)):
+        for found in itertools.chain(_chain_breaks(school), _appeal_breaks(school)):
+            return found
+    return None

@@ -1,0 +1,5 @@
+"""The sync protocol core: wire types, the closed list of events and the pure rules.
+
+Nothing here imports Flask or SQLAlchemy, so the rules can be tested on plain data and their golden
+vectors (``sync/vectors``) can be replayed by the PWA's JavaScript tests as well.
+"""

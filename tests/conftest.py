@@ -1,0 +1,90 @@
+"""Fixtures: an app on a fresh database per test, a client, a runner, and a small data factory.
+
+SQLite by default: the migrated schema is built once and copied per test. With ``DATABASE_URL`` set the
+same suite runs on PostgreSQL: migrated once, emptied before each test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+
+from server import create_app
+from server.config import database_url
+from server.db import db
+from tests.factory import Factory
+
+POSTGRES_URL = os.environ.get("DATABASE_URL")
+
+# Argon2 at its cheapest: the tests check that passwords are hashed, not how slowly.
+FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 64, "ARGON2_PARALLELISM": 1}
+
+
+def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -> Flask:
+    monkeypatch.setenv("ISHENIM_INSTANCE", str(instance))
+    return create_app({"TESTING": True, "ISHENIM_KEY_FILE": str(instance / "master.key"), **FAST_HASHING, **config})
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database built by the real migrations, once per run: a SQLite file to copy, or PostgreSQL."""
+    instance = tmp_path_factory.mktemp("template")
+    with pytest.MonkeyPatch.context() as mp:
+        app = make_app(instance, mp)
+        with app.app_context():
+            if POSTGRES_URL:
+                with db.engine.begin() as conn:
+                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            upgrade()
+            db.engine.dispose()
+    return instance / "ishenim.sqlite3"
+
+
+def empty_postgres() -> None:
+    engine = create_engine(database_url(""))
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def instance(tmp_path: Path, migrated: Path) -> Path:
+    if not POSTGRES_URL:
+        shutil.copy(migrated, tmp_path / "ishenim.sqlite3")
+    return tmp_path
+
+
+@pytest.fixture
+def app(instance: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Flask]:
+    if POSTGRES_URL:
+        empty_postgres()
+    app = make_app(instance, monkeypatch)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def factory(app: Flask, client: FlaskClient) -> Factory:
+    return Factory(app, client)
