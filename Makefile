@@ -50,7 +50,7 @@ migration: install-dev ## Generate a migration from model changes: make migratio
 	$(FLASK) db migrate -m "$(m)"
 
 bench: install-dev ## Benchmarks with their budgets
-	$(BIN)/pytest benchmarks --benchmark-only -p no:cacheprovider
+	$(BIN)/pytest benchmarks -s -q -p no:cacheprovider
 
 clean: ## Remove .venv and caches (never instance/: it holds the data and the key)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks

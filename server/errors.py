@@ -100,11 +100,12 @@ def from_http_exception(error: HTTPException) -> Response:
     code = HTTP_CODES.get(status, "error")
     fields: dict[str, Any] = {}
     messages = (getattr(error, "data", None) or {}).get("messages")
-    if isinstance(messages, dict):
+    if messages == {"json": ["Invalid JSON body."]}:
+        code = "invalid_json"
+    elif isinstance(messages, dict):
         # One location (json or query) is the rule; its errors are the fields.
-        fields = messages[next(iter(messages))] if len(messages) == 1 else messages
-        if fields.get("json") == ["Invalid JSON body."]:
-            code, fields = "invalid_json", {}
+        only = messages[next(iter(messages))] if len(messages) == 1 else messages
+        fields = only if isinstance(only, dict) else {"_schema": only}
     message = {
         "invalid_json": "The body is not valid JSON.",
         "validation_error": "Some fields are missing or not valid.",
