@@ -1,7 +1,8 @@
 """Fixtures: an app on a fresh database per test, a client, a runner, and a small data factory.
 
 SQLite by default: the migrated schema is built once and copied per test. With ``DATABASE_URL`` set the
-same suite runs on PostgreSQL: migrated once, emptied before each test.
+same suite runs on PostgreSQL, in a database of its own made for the run (so runs side by side never
+meet): migrated once, emptied before each test.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from flask_migrate import upgrade
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from server import create_app
 from server.config import database_url
@@ -34,16 +35,33 @@ def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -> 
     return create_app({"TESTING": True, "ISHENIM_KEY_FILE": str(instance / "master.key"), **FAST_HASHING, **config})
 
 
+@pytest.fixture(scope="session", autouse=True)
+def postgres_for_run() -> Iterator[None]:
+    """On PostgreSQL, a fresh database for this run; ``DATABASE_URL`` points at it until the run ends."""
+    if not POSTGRES_URL:
+        yield
+        return
+    url = make_url(database_url(""))
+    name = f"{url.database}_run{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DATABASE_URL", url.set(database=name).render_as_string(hide_password=False))
+        yield
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated(tmp_path_factory: pytest.TempPathFactory, postgres_for_run: None) -> Path:
     """A database built by the real migrations, once per run: a SQLite file to copy, or PostgreSQL."""
     instance = tmp_path_factory.mktemp("template")
     with pytest.MonkeyPatch.context() as mp:
         app = make_app(instance, mp)
         with app.app_context():
-            if POSTGRES_URL:
-                with db.engine.begin() as conn:
-                    conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             upgrade()
             db.engine.dispose()
     return instance / "ishenim.sqlite3"

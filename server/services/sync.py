@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from server.db import begin_write, db
 from server.errors import Conflict, Forbidden
@@ -54,6 +55,9 @@ def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
             appeal = journal.record(actor, school, mutation)
     except rules.Refusal as refusal:
         return _result(mutation, "rejected", refusal.code)
+    except IntegrityError:
+        # Another school's push took the same id at the same moment (the check above ran under our lock only).
+        return _result(mutation, "rejected", "id_conflict")
     except rules.Conflict:
         current = journal.find_appeal(school, mutation["appeal_id"])
         return _result(mutation, "conflict", "stale_version", appeal=current)
