@@ -7,6 +7,7 @@ import uuid
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from server.db import db
@@ -17,6 +18,7 @@ from sync.events import Role
 
 
 @click.command("create-school")
+@with_appcontext
 @click.option("--name", required=True, help="The school's name as printed on its documents.")
 def create_school(name: str) -> None:
     """Create a school; prints its id as the last line."""
@@ -27,6 +29,7 @@ def create_school(name: str) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--school", "school_id", required=True, help="The school's id (printed by create-school).")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--username", required=True)
@@ -51,7 +54,20 @@ def create_user(school_id: str, role: str, username: str, full_name: str, passwo
     click.echo(str(user.uuid))
 
 
+@click.command("revoke-device")
+@with_appcontext
+@click.argument("device_id", type=click.UUID)
+def revoke_device(device_id: uuid.UUID) -> None:
+    """Revoke a device (a lost or stolen tablet): its token stops working at once."""
+    device = accounts.revoke_device(device_id)
+    if device is None:
+        raise click.ClickException("No such device.")
+    db.session.commit()
+    click.echo(f"Revoked device {device.uuid} ({device.name}).")
+
+
 @click.command("verify")
+@with_appcontext
 def verify_command() -> None:
     """Check every school's hash chain, ciphertexts and journal rows; exit 1 naming the first break."""
     found = verify.first_break()
@@ -62,6 +78,7 @@ def verify_command() -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """On an empty database only: a fictional demo school with one account per role (for `make run`)."""
     credentials = demo.seed_if_empty()
@@ -75,5 +92,5 @@ def seed_demo() -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_school, create_user, verify_command, seed_demo):
+    for command in (create_school, create_user, revoke_device, verify_command, seed_demo):
         app.cli.add_command(command)

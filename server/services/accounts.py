@@ -92,6 +92,15 @@ def create_user(school: School, role: Role, username: str, full_name: str, passw
     return user
 
 
+def revoke_device(device_id: uuid.UUID) -> Device | None:
+    """Make a device's token useless from the next request on; its delivered work stays."""
+    device = db.session.scalar(select(Device).where(Device.uuid == device_id))
+    if device is not None and device.revoked_at is None:
+        device.revoked_at = utcnow()
+        db.session.flush()
+    return device
+
+
 def _new_token() -> str:
     return secrets.token_urlsafe(32)
 
