@@ -16,8 +16,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=os.environ.get("ISHENIM_INSTANCE", str(root / "instance")),
-        static_folder=str(root / "pwa"),
-        static_url_path="",
+        static_folder=None,  # the PWA is served by server.pwa, which keeps clear of /api/
     )
     app.config.from_mapping(config.defaults(app.instance_path))
     if test_config:

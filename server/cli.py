@@ -10,7 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from server.db import db
+from server.db import begin_write, db
 from server.errors import ApiError
 from server.models import School
 from server.services import accounts, demo, verify
@@ -22,6 +22,7 @@ from sync.events import Role
 @click.option("--name", required=True, help="The school's name as printed on its documents.")
 def create_school(name: str) -> None:
     """Create a school; prints its id as the last line."""
+    begin_write()
     school = accounts.create_school(name)
     db.session.commit()
     click.echo(f"Created school {name!r}.")
@@ -45,6 +46,7 @@ def create_user(school_id: str, role: str, username: str, full_name: str, passwo
     if school is None:
         raise click.BadParameter("no such school", param_hint="--school")
     password = sys.stdin.readline().rstrip("\r\n")
+    begin_write()
     try:
         user = accounts.create_user(school, Role(role), username, full_name, password)
     except ApiError as error:
@@ -59,6 +61,7 @@ def create_user(school_id: str, role: str, username: str, full_name: str, passwo
 @click.argument("device_id", type=click.UUID)
 def revoke_device(device_id: uuid.UUID) -> None:
     """Revoke a device (a lost or stolen tablet): its token stops working at once."""
+    begin_write()
     device = accounts.revoke_device(device_id)
     if device is None:
         raise click.ClickException("No such device.")
@@ -81,6 +84,7 @@ def verify_command() -> None:
 @with_appcontext
 def seed_demo() -> None:
     """On an empty database only: a fictional demo school with one account per role (for `make run`)."""
+    begin_write()
     credentials = demo.seed_if_empty()
     db.session.commit()
     if credentials is None:

@@ -85,9 +85,13 @@ class MasterKey:
 
 def load_master_key(path: Path) -> MasterKey:
     try:
-        return MasterKey.from_text(path.read_text())
+        raw = path.read_bytes()
     except FileNotFoundError as exc:
         raise MasterKeyMissing(f"no master key at {path}") from exc
+    try:
+        return MasterKey.from_text(raw.decode("ascii"))
+    except UnicodeDecodeError as exc:
+        raise MasterKeyInvalid("the master key file is not base64 text") from exc
 
 
 def create_master_key(path: Path) -> MasterKey:

@@ -7,15 +7,18 @@ takes its single write lock at ``BEGIN IMMEDIATE`` so that a transaction never h
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MIGRATIONS_DIR = str(Path(__file__).with_name("migrations"))
 
@@ -62,11 +65,21 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOCKS_ITSELF = "ishenim_locks_itself"
+
+
+def locks_itself(view: F) -> F:
+    """Mark a writing view that calls ``begin_write`` itself, after slow work that needs no lock."""
+    setattr(view, LOCKS_ITSELF, True)
+    return view
+
+
 def begin_write() -> None:
-    """Start a transaction that may write, ending any read transaction of this request first.
+    """Start a transaction that may write, ending any read transaction of this session first.
 
     On SQLite the write lock is taken at once; a transaction that read first and then tried to write
-    could find the snapshot it read already outdated and fail instead of waiting.
+    could find the snapshot it read already outdated and fail instead of waiting for its turn.
     """
     db.session.rollback()
     db.session.connection(execution_options={WRITE_OPTION: True})
@@ -78,6 +91,13 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _configure_sqlite(db.engine)
+
+    # A request that may write holds the write lock from its first query (see begin_write).
+    @app.before_request
+    def _write_requests_take_the_lock() -> None:
+        view = app.view_functions.get(request.endpoint or "")
+        if request.method not in READ_METHODS and not getattr(view, LOCKS_ITSELF, False):
+            begin_write()
 
     # One commit per request, at the boundary: services only flush. An error response commits nothing.
     @app.after_request

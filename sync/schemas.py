@@ -6,7 +6,10 @@ Mutation ``data`` is checked by the schema of its event type and normalised back
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+import re
+import uuid
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -47,13 +50,48 @@ class SafeString(fields.String):
         return text
 
 
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: not 1, 0, "yes" or "true"."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class WireUUID(fields.UUID):
+    """A UUID written the one way the wire writes it: 8-4-4-4-12 hexadecimal digits."""
+
+    PATTERN = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> uuid.UUID:
+        if not (isinstance(value, str) and self.PATTERN.fullmatch(value)):
+            raise self.make_error("invalid_uuid")
+        result: uuid.UUID = super()._deserialize(value, attr, data, **kwargs)
+        return result
+
+
+class WireDate(fields.Date):
+    """A calendar date as YYYY-MM-DD, nothing else that ISO 8601 would also allow."""
+
+    PATTERN = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.date:
+        if not (isinstance(value, str) and self.PATTERN.fullmatch(value)):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        result: dt.date = super()._deserialize(value, attr, data, **kwargs)
+        return result
+
+
+NOT_BLANK = validate.Predicate("strip", error="Cannot be blank.")
+
+
 def _text(max_length: int, **kwargs: Any) -> SafeString:
     return SafeString(validate=validate.Length(max=max_length), **kwargs)
 
 
-def _strict_bool(**kwargs: Any) -> fields.Boolean:
-    # The wire is JSON: true and false only, not "yes" or 1.
-    return fields.Boolean(truthy={True}, falsy={False}, **kwargs)
+def _strict_bool(**kwargs: Any) -> StrictBoolean:
+    return StrictBoolean(**kwargs)
 
 
 def _int(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
@@ -61,6 +99,12 @@ def _int(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
 
 
 IDENTITY_FIELDS = ("full_name", "address", "phone")
+
+
+def _refuse_identity(applicant: dict[str, Any]) -> None:
+    named = [f for f in IDENTITY_FIELDS if (applicant.get(f) or "").strip()]
+    if named:
+        raise ValidationError({f: ["An anonymous applicant has no name, address or phone."] for f in named})
 
 
 class ApplicantSchema(Schema):
@@ -75,11 +119,15 @@ class ApplicantSchema(Schema):
     @validates_schema
     def _identity_matches_anonymity(self, data: dict[str, Any], **_: Any) -> None:
         if data["anonymous"]:
-            named = [f for f in IDENTITY_FIELDS if (data.get(f) or "").strip()]
-            if named:
-                raise ValidationError({f: ["An anonymous applicant has no name, address or phone."] for f in named})
+            _refuse_identity(data)
         elif not (data.get("full_name") or "").strip():
             raise ValidationError({"full_name": ["A signed appeal needs the applicant's name."]})
+
+    @post_load
+    def _blank_identity_is_none(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data["anonymous"]:
+            data.update(dict.fromkeys(IDENTITY_FIELDS))
+        return data
 
 
 class ApplicantChangesSchema(Schema):
@@ -93,9 +141,14 @@ class ApplicantChangesSchema(Schema):
     address = _text(500, allow_none=True)
     phone = _text(40, allow_none=True)
 
+    @validates_schema
+    def _no_identity_when_made_anonymous(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("anonymous") is True:
+            _refuse_identity(data)
+
 
 RECEIPT_CODE = validate.Regexp(
-    rf"^[{RECEIPT_ALPHABET}]{{{RECEIPT_CODE_LENGTH}}}$",
+    rf"^[{RECEIPT_ALPHABET}]{{{RECEIPT_CODE_LENGTH}}}\Z",
     error=f"{RECEIPT_CODE_LENGTH} characters from {RECEIPT_ALPHABET}.",
 )
 
@@ -103,10 +156,10 @@ RECEIPT_CODE = validate.Regexp(
 class RegisteredDataSchema(Schema):
     """``appeal.registered``: every column of the paper journal, plus category and urgency."""
 
-    received_on = fields.Date(required=True)
-    opening_id = fields.UUID(allow_none=True, load_default=None)
+    received_on = WireDate(required=True)
+    opening_id = WireUUID(allow_none=True, load_default=None)
     applicant = fields.Nested(ApplicantSchema, required=True)
-    summary = SafeString(required=True, validate=validate.Length(min=1, max=2000))
+    summary = SafeString(required=True, validate=[validate.Length(min=1, max=2000), NOT_BLANK])
     text = _text(20000, allow_none=True, load_default=None)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     urgent = _strict_bool(load_default=False)
@@ -114,10 +167,10 @@ class RegisteredDataSchema(Schema):
 
 
 class RegistrationChangesSchema(Schema):
-    received_on = fields.Date()
-    opening_id = fields.UUID(allow_none=True)
+    received_on = WireDate()
+    opening_id = WireUUID(allow_none=True)
     applicant = fields.Nested(ApplicantChangesSchema)
-    summary = SafeString(validate=validate.Length(min=1, max=2000))
+    summary = SafeString(validate=[validate.Length(min=1, max=2000), NOT_BLANK])
     text = _text(20000, allow_none=True)
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     urgent = _strict_bool()
@@ -128,11 +181,11 @@ class AmendedDataSchema(Schema):
     """``appeal.amended``: corrections never overwrite history; each says why."""
 
     changes = fields.Nested(RegistrationChangesSchema, required=True)
-    reason = SafeString(required=True, validate=validate.Length(min=1, max=2000))
+    reason = SafeString(required=True, validate=[validate.Length(min=1, max=2000), NOT_BLANK])
 
     @validates_schema
     def _changes_not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data["changes"]:
+        if not data["changes"] or data["changes"].get("applicant") == {}:
             raise ValidationError({"changes": ["A correction changes at least one field."]})
 
 
@@ -153,9 +206,9 @@ def normalise(schema: Schema, raw: Any) -> dict[str, Any]:
 
 class MutationSchema(Schema):
     seq = _int(1, MAX_SAFE_INTEGER, required=True)
-    id = fields.UUID(required=True)
+    id = WireUUID(required=True)
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in EventType]))
-    appeal_id = fields.UUID(required=True)
+    appeal_id = WireUUID(required=True)
     base_version = _int(0, MAX_SAFE_INTEGER, allow_none=True, load_default=None)
     data = fields.Dict(keys=fields.String(), required=True)
 
@@ -179,7 +232,7 @@ class MutationSchema(Schema):
 
 
 class PushRequestSchema(Schema):
-    device_id = fields.UUID(required=True)
+    device_id = WireUUID(required=True)
     mutations = fields.List(fields.Nested(MutationSchema), required=True)
 
     @pre_load
@@ -240,7 +293,7 @@ class AppealChangeSchema(Schema):
     school_year = fields.Integer(required=True)
     version = fields.Integer(required=True)
     status = fields.String(required=True)
-    received_on = fields.Date(required=True)
+    received_on = WireDate(required=True)
     opening_id = fields.UUID(allow_none=True, required=True)
     category = fields.String(required=True)
     urgent = fields.Boolean(required=True)
@@ -261,7 +314,7 @@ class TokenRequestSchema(Schema):
     username = SafeString(required=True, validate=validate.Length(min=1, max=100))
     password = SafeString(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
     device_name = SafeString(required=True, validate=validate.Length(min=1, max=100))
-    device_id = fields.UUID(load_default=None, allow_none=True)
+    device_id = WireUUID(load_default=None, allow_none=True)
 
 
 class TokenUserSchema(Schema):

@@ -6,12 +6,14 @@ from typing import Any
 
 from flask_smorest import Blueprint
 
+from server.db import locks_itself
 from server.services import accounts
 from sync.schemas import ErrorSchema, TokenRequestSchema, TokenResponseSchema
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Logging in from a device.")
 
 
+@locks_itself  # Argon2 takes a while; the write lock is taken only once the password is right
 @blp.route("/token", methods=["POST"])
 @blp.arguments(TokenRequestSchema)
 @blp.response(201, TokenResponseSchema)

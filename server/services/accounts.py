@@ -17,7 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select
 
-from server.db import db
+from server.db import begin_write, db
 from server.errors import ApiError, Unauthorized
 from server.models import Device, School, User, utcnow
 from sync.events import Role
@@ -115,6 +115,9 @@ def issue_token(username: str, password: str, device_name: str, device_id: uuid.
         raise Unauthorized("Wrong username or password.", code="invalid_credentials")
     if user.disabled_at is not None:
         raise Unauthorized("This account is disabled.", code="account_disabled")
+    user_id = user.id
+    begin_write()
+    user = db.session.get_one(User, user_id)
     token = _new_token()
     expires_at = utcnow() + dt.timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
     device = None

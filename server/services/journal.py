@@ -119,11 +119,13 @@ def _write_projection(appeal: Appeal, school: School, data_key: bytes, state: di
     appeal.change_no = next_change_no(school)
 
 
-def _event_parts(mutation: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+def _event_parts(mutation: dict[str, Any], appeal: Appeal) -> tuple[dict[str, Any], Any]:
     """Split an event's data into what stays readable (metadata) and what is sealed."""
     data = mutation["data"]
     if mutation["type"] is EventType.APPEAL_REGISTERED:
-        return rules.split_registration(data)
+        meta, contents = rules.split_registration(data)
+        # The number is written into the chain, as ink on the paper page: swapping two is detectable.
+        return {**meta, "serial_no": appeal.serial_no, "school_year": appeal.school_year}, contents
     changes = data["changes"]
     fields = sorted([k for k in changes if k != "applicant"] + [f"applicant.{k}" for k in changes.get("applicant", {})])
     return {"base_version": mutation["base_version"], "fields": fields}, data
@@ -142,7 +144,7 @@ def event_data(event: Event, school: School, data_key: bytes) -> dict[str, Any]:
 def _append_event(
     school: School, actor: Actor, mutation: dict[str, Any], appeal: Appeal, data_key: bytes, now: dt.datetime
 ) -> Event:
-    meta, secret = _event_parts(mutation)
+    meta, secret = _event_parts(mutation, appeal)
     event = Event(
         uuid=mutation["id"],
         school_id=school.id,

@@ -44,6 +44,8 @@ def init_app(app: Flask) -> None:
         if inspect(db.engine).has_table(DataKey.__tablename__):
             sample = db.session.execute(select(DataKey, School.uuid).join(School).limit(1)).first()
         db.session.remove()
+        # No connection outlives the check: a worker forked after start-up must not share one.
+        db.engine.dispose()
     if sample is not None:
         if keyring is None:
             raise StartupError(

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from server.db import begin_write, db
+from server.db import db
 from server.errors import Conflict, Forbidden
 from server.models import Appeal, Device, Event, Receipt
 from server.services import journal
@@ -39,7 +39,10 @@ def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
     if receipt is None or receipt.mutation_id != mutation["id"]:
         # The device numbered two different mutations alike; the second is not the one we hold.
         return _result(mutation, "rejected", "seq_reused")
-    return {**_result(mutation, "duplicate"), "serial_no": receipt.serial_no, "version": receipt.version}
+    # Answered as the first time: a refusal stays a refusal, so a device that lost the first answer
+    # still sets the mutation aside under "needs attention" instead of taking it as delivered.
+    status = "duplicate" if receipt.status in ("applied", "duplicate") else receipt.status
+    return {**_result(mutation, status, receipt.error), "serial_no": receipt.serial_no, "version": receipt.version}
 
 
 def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +74,6 @@ def push(actor: Actor, device_id: Any, mutations: list[dict[str, Any]]) -> dict[
     if refused:
         raise Forbidden(f"Role {actor.role.value} may not record {', '.join(refused)}.", code="role_not_allowed")
 
-    begin_write()
     journal.lock_school(actor.school.id)
     device = actor.device
     db.session.refresh(device)
@@ -108,6 +110,13 @@ def reads_contents(actor: Actor) -> bool:
 
 def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     """Changes of the caller's school after ``cursor``, oldest first; the cursor is a change number."""
+    if cursor > actor.school.last_change_no:
+        # The device saw changes this server no longer has (it was restored from a backup): start over.
+        raise Conflict(
+            "The cursor is ahead of the server; pull again from 0.",
+            code="cursor_ahead",
+            cursor=actor.school.last_change_no,
+        )
     rows = db.session.scalars(
         select(Appeal)
         .where(Appeal.school_id == actor.school.id, Appeal.change_no > cursor)

@@ -1,0 +1,263 @@
+"""Pull: cursor pagination over change numbers, school scoping, and who reads letter contents."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+
+from sync.client import Outbox, SyncClient, SyncError
+from sync.events import Role
+from tests.factory import registration
+
+REGISTERED = "appeal.registered"
+AMENDED = "appeal.amended"
+
+
+def register(device: SyncClient, outbox: Outbox, **overrides: Any) -> dict[str, Any]:
+    """Register one letter through the device's outbox; returns the mutation as sent."""
+    mutation = dict(outbox.add(REGISTERED, str(uuid.uuid4()), registration(**overrides)))
+    outbox.flush(device)
+    assert outbox.acknowledged[mutation["id"]]["status"] == "applied"
+    return mutation
+
+
+def pages(device: SyncClient, cursor: int, limit: int) -> list[dict[str, Any]]:
+    """Every page from ``cursor`` until ``has_more`` is false."""
+    result = []
+    while True:
+        page = device.pull(cursor, limit)
+        result.append(page)
+        cursor = page["cursor"]
+        if not page["has_more"]:
+            return result
+
+
+def raw_pull(client: FlaskClient, device: SyncClient, query: str = "") -> tuple[int, Any, str]:
+    response = client.get(f"/api/v1/sync/pull{query}", headers={"Authorization": f"Bearer {device.token}"})
+    return response.status_code, response.get_json(), response.get_data(as_text=True)
+
+
+def test_pull_paginates_by_cursor_without_gaps_or_repeats(factory):
+    """limit=2 over 5 appeals: 3 pages, has_more right, cursors growing, each appeal exactly once."""
+    device = factory.device()
+    outbox = Outbox()
+    sent = [register(device, outbox) for _ in range(5)]
+
+    result = pages(device, 0, 2)
+    assert [len(p["changes"]) for p in result] == [2, 2, 1]
+    assert [p["has_more"] for p in result] == [True, True, False]
+    cursors = [0] + [p["cursor"] for p in result]
+    assert cursors == sorted(set(cursors)), cursors
+    change_nos = [c["change_no"] for p in result for c in p["changes"]]
+    assert change_nos == sorted(set(change_nos))
+    # Each page's cursor is its last change: the next page starts right after it.
+    assert [p["cursor"] for p in result] == [p["changes"][-1]["change_no"] for p in result]
+    ids = [c["id"] for p in result for c in p["changes"]]
+    assert ids == [m["appeal_id"] for m in sent]  # oldest first, none twice, none missing
+    assert [c["serial_no"] for p in result for c in p["changes"]] == [1, 2, 3, 4, 5]
+
+    # Past the end: an empty page that keeps the cursor.
+    end = result[-1]["cursor"]
+    assert device.pull(end, 2) == {"changes": [], "cursor": end, "has_more": False}
+
+
+@pytest.mark.parametrize("limit", [1, 3, 5, 6, 500])
+def test_any_page_size_yields_every_change_once(factory, limit):
+    """Whatever the page size, walking the pages yields each appeal once, in change order."""
+    device = factory.device()
+    outbox = Outbox()
+    sent = [register(device, outbox) for _ in range(5)]
+    result = pages(device, 0, limit)
+    # has_more is exact: no trailing empty page, even when the last page is full.
+    assert len(result) == -(-5 // limit)
+    assert all(len(p["changes"]) <= limit for p in result)
+    assert [p["has_more"] for p in result][-1] is False
+    assert all(p["has_more"] for p in result[:-1])
+    assert [c["id"] for p in result for c in p["changes"]] == [m["appeal_id"] for m in sent]
+
+
+def test_amended_appeal_reappears_after_the_cursor(factory):
+    """An amendment gives the appeal a new change number: it comes again after the cursor, at its new version."""
+    device = factory.device()
+    outbox = Outbox()
+    sent = [register(device, outbox) for _ in range(3)]
+    _changes, cursor = device.pull_all()
+
+    amended = sent[1]
+    outbox.add(AMENDED, amended["appeal_id"], {"changes": {"urgent": True}, "reason": "Уточнено."}, base_version=1)
+    outbox.flush(device)
+
+    changes, new_cursor = device.pull_all(cursor)
+    assert [(c["id"], c["version"], c["urgent"]) for c in changes] == [(amended["appeal_id"], 2, True)]
+    assert changes[0]["change_no"] > cursor and new_cursor == changes[0]["change_no"]
+    assert changes[0]["serial_no"] == 2  # a correction keeps the appeal's number
+    # From the start, the appeal shows once, at its latest version, after the others.
+    everything, _ = device.pull_all()
+    assert [c["id"] for c in everything] == [sent[0]["appeal_id"], sent[2]["appeal_id"], amended["appeal_id"]]
+    assert everything[-1]["version"] == 2
+    assert device.pull_all(new_cursor)[0] == []
+
+
+def test_pull_never_shows_another_schools_appeals(factory):
+    """Each school pulls its own journal only, whatever the cursor."""
+    school_a, school_b = factory.school("School A"), factory.school("School B")
+    device_a, device_b = factory.device(school=school_a), factory.device(school=school_b)
+    outbox_a, outbox_b = Outbox(), Outbox()
+    # Interleaved, so that the two schools' change numbers overlap.
+    sent_a, sent_b = [], []
+    for _ in range(3):
+        sent_a.append(register(device_a, outbox_a))
+        sent_b.append(register(device_b, outbox_b))
+
+    for device, own, other in ((device_a, sent_a, sent_b), (device_b, sent_b, sent_a)):
+        for cursor in (0, 1, 2):
+            changes, _ = device.pull_all(cursor, limit=2)
+            ids = {c["id"] for c in changes}
+            assert ids <= {m["appeal_id"] for m in own}
+            assert not ids & {m["appeal_id"] for m in other}
+        assert [c["id"] for c in device.pull_all()[0]] == [m["appeal_id"] for m in own]
+    # The commission of school B sees B's cases only.
+    commission_b = factory.device(Role.COMMISSION, school_b)
+    assert {c["id"] for c in commission_b.pull_all()[0]} == {m["appeal_id"] for m in sent_b}
+
+
+# --- who reads contents -------------------------------------------------------------------------------
+
+# Fictional values, each unique enough that finding it anywhere in a body means it leaked.
+CANARY_APPLICANT = {
+    "anonymous": False,
+    "full_name": "Канарейка Тестовна Выдуманная",
+    "age": 14,
+    "role": "student",
+    "grade": "8В",
+    "address": "Canary street 77, village Testovka",
+    "phone": "+996 700 123 987",
+}
+CANARY = registration(
+    applicant=CANARY_APPLICANT,
+    summary="Canary summary: кто-то пишет записки в раздевалке.",
+    text="Canary text of the letter, длинный рассказ.",
+    receipt_code="K7M2Q9",
+)
+CONFIDENTIAL_VALUES = [
+    CANARY_APPLICANT["full_name"],
+    CANARY_APPLICANT["address"],
+    CANARY_APPLICANT["phone"],
+    CANARY["summary"],
+    CANARY["text"],
+    CANARY["receipt_code"],
+]
+
+
+def expected_contents(data: dict[str, Any]) -> dict[str, Any]:
+    applicant = data["applicant"]
+    return {
+        "applicant": {k: applicant[k] for k in ("full_name", "age", "grade", "address", "phone")},
+        "summary": data["summary"],
+        "text": data["text"],
+        "receipt_code": data["receipt_code"],
+    }
+
+
+@pytest.mark.parametrize("role", [Role.PEDAGOGUE, Role.COMMISSION])
+def test_readers_of_letters_pull_contents_as_registered(factory, role):
+    """Pedagogue and commission pulls carry the contents exactly as registered."""
+    school = factory.school()
+    pedagogue = factory.device(school=school)
+    outbox = Outbox()
+    signed = register(pedagogue, outbox, **{k: v for k, v in CANARY.items()})
+    anonymous = register(
+        pedagogue,
+        outbox,
+        applicant={**registration()["applicant"], "anonymous": True, "full_name": None, "address": None, "phone": None},
+    )
+
+    reader = pedagogue if role is Role.PEDAGOGUE else factory.device(role, school)
+    changes = {c["id"]: c for c in reader.pull_all()[0]}
+    assert changes[signed["appeal_id"]]["contents"] == expected_contents(CANARY)
+    assert changes[anonymous["appeal_id"]]["contents"] == expected_contents(anonymous["data"])
+    assert changes[signed["appeal_id"]]["anonymous"] is False
+    assert changes[anonymous["appeal_id"]]["anonymous"] is True
+
+
+def test_director_pull_carries_no_confidential_field(client, factory):
+    """Under default settings the director's pull has no `contents` and no confidential value anywhere."""
+    school = factory.school()
+    pedagogue = factory.device(school=school)
+    outbox = Outbox()
+    registered = register(pedagogue, outbox, **CANARY)
+    # An amendment too: the corrected values must not leak either.
+    outbox.add(
+        AMENDED,
+        registered["appeal_id"],
+        {"changes": {"summary": CANARY["summary"] + " (corrected)"}, "reason": "Canary reason"},
+        base_version=1,
+    )
+    outbox.flush(pedagogue)
+
+    director = factory.device(Role.DIRECTOR, school)
+    status, body, raw = raw_pull(client, director)
+    assert status == 200
+    assert len(body["changes"]) == 1
+    change = body["changes"][0]
+    assert "contents" not in change
+    assert (change["id"], change["serial_no"], change["version"]) == (registered["appeal_id"], 1, 2)
+    # The raw body escapes non-ASCII; search it, and the decoded JSON written out as plain UTF-8 too.
+    decoded = json.dumps(body, ensure_ascii=False)
+    for value in [*CONFIDENTIAL_VALUES, "Canary", "Канарейка", "Canary reason"]:
+        assert value not in raw
+        assert value not in decoded
+        assert json.dumps(value)[1:-1] not in raw
+
+
+def test_admin_pull_is_forbidden(client, factory):
+    """The admin runs accounts, not cases: 403 `role_not_allowed`."""
+    school = factory.school()
+    register(factory.device(school=school), Outbox(), **CANARY)
+    admin = factory.device(Role.ADMIN, school)
+    with pytest.raises(SyncError) as caught:
+        admin.pull()
+    assert (caught.value.status, caught.value.code) == (403, "role_not_allowed")
+    status, body, raw = raw_pull(client, admin)
+    assert (status, set(body)) == (403, {"error", "message", "fields"})
+    assert not any(value in raw or json.dumps(value)[1:-1] in raw for value in CONFIDENTIAL_VALUES)
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?cursor=-1", "cursor"),
+        ("?cursor=abc", "cursor"),
+        ("?cursor=1.5", "cursor"),
+        ("?cursor=9007199254740992", "cursor"),
+        ("?limit=0", "limit"),
+        ("?limit=501", "limit"),
+        ("?limit=-3", "limit"),
+        ("?limit=ten", "limit"),
+    ],
+)
+def test_bad_pull_arguments_get_422(client, factory, query, field):
+    """Out-of-range or non-numeric cursor and limit: 422 `validation_error` naming the argument."""
+    device = factory.device()
+    register(device, Outbox())
+    status, body, _raw = raw_pull(client, device, query)
+    assert status == 422, body
+    assert body["error"] == "validation_error"
+    assert field in body["fields"]
+    assert isinstance(body["message"], str) and body["message"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [({}, "missing_token"), ({"Authorization": "Bearer forged"}, "invalid_token")],
+)
+def test_pull_without_valid_token_gets_401(client, factory, headers, code):
+    """No token or a bad one: 401 and no journal."""
+    register(factory.device(), Outbox(), **CANARY)
+    response = client.get("/api/v1/sync/pull", headers=headers)
+    assert (response.status_code, response.get_json()["error"]) == (401, code)
+    assert "changes" not in response.get_json()
