@@ -10,10 +10,27 @@ import hashlib
 import json
 from typing import Any
 
+from sync.events import MAX_SAFE_INTEGER
+
 GENESIS = "0" * 64
 
 
+def _check_portable(value: Any) -> None:
+    """Refuse what Python and JavaScript would write differently: floats and integers past 2^53 - 1."""
+    if isinstance(value, float):
+        raise ValueError("canonical records hold no floats")
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError("canonical records hold integers up to 2^53 - 1")
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_portable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_portable(item)
+
+
 def canonical_bytes(record: dict[str, Any]) -> bytes:
+    _check_portable(record)
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
 

@@ -163,6 +163,10 @@ def evolve(
 
     ``today`` is the school's local date, or None when replaying events that were accepted already.
     """
+    try:
+        event_type = EventType(event_type)  # a plain string from storage works as well as the enum
+    except ValueError:
+        raise Refusal("unknown_event", f"No rule for {event_type}.") from None
     if event_type is EventType.APPEAL_REGISTERED:
         return register(state, data, today)
     if event_type is EventType.APPEAL_AMENDED:

@@ -261,3 +261,14 @@ def test_pull_without_valid_token_gets_401(client, factory, headers, code):
     response = client.get("/api/v1/sync/pull", headers=headers)
     assert (response.status_code, response.get_json()["error"]) == (401, code)
     assert "changes" not in response.get_json()
+
+
+def test_a_cursor_ahead_of_the_server_is_refused_not_answered_empty(factory):
+    """After a restore from an older backup a device's cursor is ahead: it must pull again from 0."""
+    device = factory.device()
+    factory.register(device, count=3)
+    _changes, cursor = device.pull_all()
+    with pytest.raises(SyncError) as refused:
+        device.pull(cursor + 1)
+    assert (refused.value.status, refused.value.code, refused.value.body["cursor"]) == (409, "cursor_ahead", cursor)
+    assert device.pull(cursor)["changes"] == []  # at the head is fine: nothing new
