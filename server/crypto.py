@@ -10,7 +10,6 @@ rotation can tell old wraps from new ones.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 import os
@@ -73,7 +72,7 @@ class MasterKey:
     def from_text(cls, text: str) -> MasterKey:
         try:
             return cls.from_secret(base64.b64decode(text.strip(), validate=True))
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, and non-ASCII text, which b64decode refuses with ValueError
             raise MasterKeyInvalid("the master key is not base64") from exc
 
     def to_text(self) -> str:

@@ -1,0 +1,214 @@
+"""The command line: ``create-school``, ``create-user --password-stdin`` and ``seed-demo``.
+
+Each command runs through Flask's CLI runner on the test database; what it prints is then used the way an
+operator would use it: the printed id to create a user, the printed credentials to log in over the API.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import func, select
+
+from server.db import db
+from server.models import School, User
+from sync.events import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "trust-box-2024"
+
+
+def invoke(runner: FlaskCliRunner, *args: str, input: str | None = None) -> Any:
+    # No app context pushed here: each command must set up its own (``with_appcontext``), as under the shell.
+    return runner.invoke(args=list(args), input=input)
+
+
+def _create_school(runner: FlaskCliRunner, name: str = "School No. 7") -> str:
+    result = invoke(runner, "create-school", "--name", name)
+    assert result.exit_code == 0, result.output
+    return result.output.strip().splitlines()[-1]
+
+
+def _create_user(
+    runner: FlaskCliRunner,
+    school_id: str,
+    username: str = "aigul",
+    role: str = "pedagogue",
+    password: str = PASSWORD,
+    full_name: str = "Айгүл Тестова",
+) -> Any:
+    return invoke(
+        runner,
+        "create-user",
+        "--school",
+        school_id,
+        "--role",
+        role,
+        "--username",
+        username,
+        "--full-name",
+        full_name,
+        "--password-stdin",
+        input=password + "\n",
+    )
+
+
+def _login(client: FlaskClient, username: str, password: str) -> Any:
+    return client.post(
+        "/api/v1/auth/token", json={"username": username, "password": password, "device_name": "cli test"}
+    )
+
+
+def _counts(app: Flask) -> tuple[int, int]:
+    with app.app_context():
+        schools = db.session.scalar(select(func.count()).select_from(School))
+        users = db.session.scalar(select(func.count()).select_from(User))
+        db.session.remove()
+    return schools or 0, users or 0
+
+
+def test_create_school_prints_its_id_last(app: Flask, runner: FlaskCliRunner) -> None:
+    """The last line is the new school's UUID, and that school exists under the given name."""
+    school_id = _create_school(runner, "Школа-гимназия № 5")
+    parsed = uuid.UUID(school_id)
+    assert str(parsed) == school_id
+    with app.app_context():
+        school = db.session.scalar(select(School).where(School.uuid == parsed))
+        assert school is not None
+        assert school.name == "Школа-гимназия № 5"
+
+
+@pytest.mark.parametrize("role", [r.value for r in Role])
+def test_create_user_can_log_in(app: Flask, runner: FlaskCliRunner, client: FlaskClient, role: str) -> None:
+    """A user made with --password-stdin logs in over the API with that password, in that school and role."""
+    school_id = _create_school(runner)
+    result = _create_user(runner, school_id, username=f"user-{role}", role=role)
+    assert result.exit_code == 0, result.output
+    response = _login(client, f"user-{role}", PASSWORD)
+    assert response.status_code == 201, response.get_json()
+    user = response.get_json()["user"]
+    assert user == {"id": user["id"], "role": role, "school_id": school_id, "full_name": "Айгүл Тестова"}
+    assert result.output.strip().splitlines()[-1] == user["id"]
+    assert _login(client, f"user-{role}", PASSWORD + "x").status_code == 401
+
+
+def test_password_is_not_echoed(runner: FlaskCliRunner) -> None:
+    result = _create_user(runner, _create_school(runner))
+    assert result.exit_code == 0, result.output
+    assert PASSWORD not in result.output
+
+
+@pytest.mark.parametrize("password", ["", "short", "1234567"])
+def test_too_short_password_is_refused(app: Flask, runner: FlaskCliRunner, password: str) -> None:
+    school_id = _create_school(runner)
+    before = _counts(app)
+    result = _create_user(runner, school_id, password=password)
+    assert result.exit_code != 0
+    assert "at least 8 characters" in result.output
+    assert "Traceback" not in result.output
+    assert _counts(app) == before
+
+
+@pytest.mark.parametrize("school_id", [str(uuid.uuid4()), "not-a-uuid", ""])
+def test_unknown_school_is_refused(app: Flask, runner: FlaskCliRunner, school_id: str) -> None:
+    _create_school(runner)
+    before = _counts(app)
+    result = _create_user(runner, school_id)
+    assert result.exit_code != 0
+    assert "school" in result.output.lower()
+    assert _counts(app) == before
+
+
+def test_duplicate_username_is_refused(app: Flask, runner: FlaskCliRunner, client: FlaskClient) -> None:
+    """A taken username is refused, even in another school, and the first account keeps its password."""
+    first, second = _create_school(runner, "First"), _create_school(runner, "Second")
+    assert _create_user(runner, first, username="samat").exit_code == 0
+    before = _counts(app)
+    result = _create_user(runner, second, username="samat", password="another-password")
+    assert result.exit_code != 0
+    assert "taken" in result.output
+    assert _counts(app) == before
+    assert _login(client, "samat", PASSWORD).status_code == 201
+    assert _login(client, "samat", "another-password").status_code == 401
+
+
+def test_unknown_role_is_refused(app: Flask, runner: FlaskCliRunner) -> None:
+    school_id = _create_school(runner)
+    before = _counts(app)
+    assert _create_user(runner, school_id, role="district").exit_code != 0
+    assert _counts(app) == before
+
+
+CREDENTIALS = re.compile(r"^\s*(\w+)\s+username:\s*(\S+)\s+password:\s*(\S+)\s*$", re.MULTILINE)
+
+
+def test_seed_demo_on_empty_database(app: Flask, runner: FlaskCliRunner, client: FlaskClient) -> None:
+    """One account per role, each of whose printed credentials logs in with that role, all in one school."""
+    assert _counts(app) == (0, 0)
+    result = invoke(runner, "seed-demo")
+    assert result.exit_code == 0, result.output
+    credentials = CREDENTIALS.findall(result.output)
+    assert sorted(role for role, _, _ in credentials) == sorted(r.value for r in Role)
+    assert _counts(app) == (1, len(Role))
+    schools = set()
+    for role, username, password in credentials:
+        response = _login(client, username, password)
+        assert response.status_code == 201, (role, response.get_json())
+        assert response.get_json()["user"]["role"] == role
+        schools.add(response.get_json()["user"]["school_id"])
+    assert len(schools) == 1
+    # The passwords are random per run, not a shared default.
+    assert len({password for _, _, password in credentials}) == len(Role)
+
+
+def test_seed_demo_twice_adds_nothing(app: Flask, runner: FlaskCliRunner) -> None:
+    assert invoke(runner, "seed-demo").exit_code == 0
+    before = _counts(app)
+    result = invoke(runner, "seed-demo")
+    assert result.exit_code == 0
+    assert CREDENTIALS.findall(result.output) == []
+    assert _counts(app) == before
+
+
+def test_seed_demo_on_non_empty_database_adds_nothing(app: Flask, runner: FlaskCliRunner) -> None:
+    """A database holding any school (a real one) gets no demo accounts."""
+    _create_school(runner, "A real school")
+    before = _counts(app)
+    result = invoke(runner, "seed-demo")
+    assert result.exit_code == 0
+    assert CREDENTIALS.findall(result.output) == []
+    assert _counts(app) == before == (1, 0)
+
+
+def test_real_flask_command_line(instance: Path, app: Flask, client: FlaskClient) -> None:
+    """``flask --app wsgi create-school`` / ``create-user --password-stdin`` as an operator types them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
+    env["ISHENIM_INSTANCE"] = str(instance)
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
+
+    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
+            [*flask, *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+        )
+
+    made = run("create-school", "--name", "Subprocess school")
+    assert made.returncode == 0, made.stderr
+    school_id = made.stdout.strip().splitlines()[-1]
+    uuid.UUID(school_id)
+    user = run(
+        "create-user", "--school", school_id, "--role", "commission", "--username", "cli-user",
+        "--full-name", "Бактыгүл Тестова", "--password-stdin", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert user.returncode == 0, user.stderr
+    response = _login(client, "cli-user", PASSWORD)
+    assert response.status_code == 201
+    assert response.get_json()["user"]["school_id"] == school_id

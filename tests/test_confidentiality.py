@@ -1,0 +1,481 @@
+"""Confidentiality at rest and on the way out: the canary test, the director's pull, logs and errors.
+
+Unique canary strings go into every confidential field of letters and their corrections. None may then be
+found in the database — read through SQL on either database, and on SQLite also in the raw file, its
+``-wal`` and its ``-shm`` — in any of the usual encodings; yet the pedagogue's pull returns them intact.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+import logging
+import secrets
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import inspect, select, text
+from sqlalchemy.engine import Connection
+
+from server.db import db
+from server.models import Device, Event, School
+from server.services import journal, keys
+from sync.client import Outbox, SyncClient
+from sync.events import RECEIPT_ALPHABET
+from tests.factory import Factory, anonymous_registration, registration
+
+# --- Needles: a canary in every encoding it could be stored in ---------------------------------------
+
+
+def new_canary() -> str:
+    # "Zq" never occurs in hex (UUIDs, hashes) nor in the app's vocabularies; 14 random hex digits make it unique.
+    return "Zq" + secrets.token_hex(7)
+
+
+def new_receipt_code() -> str:
+    """A random valid receipt code (^[0-9A-HJKMNP-TV-Z]{6}$) with three letters outside hex, so that it
+    cannot turn up by chance in the hex digits, dates and numbers the database legitimately holds."""
+    letters = "GHJKMNPQRSTVWXYZ"
+    chars = [secrets.choice(letters) for _ in range(3)] + [secrets.choice(RECEIPT_ALPHABET) for _ in range(3)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
+
+
+def base64_cores(raw: bytes) -> set[str]:
+    """What base64 of ``raw`` looks like inside base64 of any longer text: for each of the three
+    alignments, the characters that depend on ``raw``'s bits alone (standard and URL-safe alphabets)."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + raw).decode()
+        first = -(-8 * offset // 6)  # the first character made of raw's bits only
+        end = 8 * (offset + len(raw)) // 6  # past the last such character
+        core = encoded[first:end]
+        cores |= {core, core.translate(str.maketrans("+/", "-_"))}
+    return cores
+
+
+@functools.cache
+def encodings(canary: str) -> dict[str, bytes]:
+    """The canary as UTF-8, UTF-16 (both byte orders), hex, and base64 at every alignment."""
+    forms = {
+        "utf-8": canary.encode(),
+        "utf-16-le": canary.encode("utf-16-le"),
+        "utf-16-be": canary.encode("utf-16-be"),
+        "hex": canary.encode().hex().encode(),
+    }
+    for n, core in enumerate(sorted(base64_cores(canary.encode()))):
+        forms[f"base64-{n}"] = core.encode()
+    return forms
+
+
+def occurrences(blob: bytes, canaries: Iterable[str]) -> list[tuple[str, str]]:
+    """(canary, encoding) for every canary found in ``blob``, in any of its encodings."""
+    return [(canary, name) for canary in canaries for name, needle in encodings(canary).items() if needle in blob]
+
+
+def test_needle_search_finds_what_it_looks_for() -> None:
+    """The search is not vacuous: each encoding of a canary is found inside longer encoded text."""
+    canary = new_canary()
+    for prefix_length in range(6):
+        padding = secrets.token_bytes(prefix_length)
+        plain = padding + f"…{canary}…".encode() + secrets.token_bytes(4)
+        assert (canary, "utf-8") in occurrences(plain, [canary])
+        wrapped = f"текст {canary} текст"
+        assert (canary, "utf-16-le") in occurrences(padding + wrapped.encode("utf-16-le"), [canary])
+        assert (canary, "utf-16-be") in occurrences(padding + wrapped.encode("utf-16-be"), [canary])
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            assert occurrences(encode(plain), [canary]), (prefix_length, encode)
+    assert occurrences(secrets.token_bytes(4096), [canary]) == []
+
+
+# --- Reading everything the database holds ------------------------------------------------------------
+
+
+def stored_values(conn: Connection) -> Iterator[tuple[str, str, bytes]]:
+    """Every non-null value of every column of every table, as the driver returns it, as bytes."""
+    for table in inspect(conn).get_table_names():
+        result = conn.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 (names come from the schema)
+        columns = list(result.keys())
+        for row in result:
+            for column, value in zip(columns, row, strict=True):
+                if value is None:
+                    continue
+                if isinstance(value, bytes | bytearray | memoryview):
+                    raw = bytes(value)
+                elif isinstance(value, dict | list):
+                    raw = json.dumps(value, ensure_ascii=False).encode()
+                else:
+                    raw = str(value).encode()
+                yield table, column, raw
+
+
+def found_in_database(app: Flask, canaries: Iterable[str]) -> list[tuple[str, str, str, str]]:
+    """(table, column, canary, encoding) for each canary found in any stored value, read through SQL."""
+    canaries = list(canaries)
+    with app.app_context(), db.engine.connect() as conn:
+        return [
+            (table, column, canary, name)
+            for table, column, raw in stored_values(conn)
+            for canary, name in occurrences(raw, canaries)
+        ]
+
+
+def sqlite_files(app: Flask) -> dict[str, Path]:
+    """The SQLite database file and its -wal and -shm companions (present or not)."""
+    with app.app_context():
+        database = Path(str(db.engine.url.database))
+    return {suffix or "db": database.with_name(database.name + suffix) for suffix in ("", "-wal", "-shm")}
+
+
+def found_in_files(files: dict[str, Path], canaries: Iterable[str]) -> list[tuple[str, str, str]]:
+    canaries = list(canaries)
+    return [
+        (kind, canary, name)
+        for kind, path in files.items()
+        if path.exists()
+        for canary, name in occurrences(path.read_bytes(), canaries)
+    ]
+
+
+# --- Letters full of canaries -------------------------------------------------------------------------
+
+
+class Letters:
+    """Two signed letters and an anonymous one, each confidential field a canary, then corrected."""
+
+    def __init__(self, factory: Factory, school: School) -> None:
+        self.device = factory.device(school=school)
+        self.outbox = Outbox()
+        self.canaries: set[str] = set()
+        self.current: dict[str, dict[str, Any]] = {}  # appeal id -> latest contents
+
+    def canary(self, template: str = "{}") -> str:
+        """A field value holding a new canary (within Kyrgyz or Russian text, as letters are written)."""
+        token = new_canary()
+        self.canaries.add(token)
+        return template.format(token)
+
+    def code(self) -> str:
+        code = new_receipt_code()
+        self.canaries.add(code)
+        return code
+
+    def signed(self) -> str:
+        appeal = str(uuid.uuid4())
+        applicant = {
+            "anonymous": False,
+            "full_name": self.canary("Асель {} кызы"),
+            "age": 14,
+            "role": "student",
+            "grade": self.canary(),
+            "address": self.canary("Бишкек, ул. {}, 7"),
+            "phone": self.canary("+996 {}"),
+        }
+        data = registration(
+            applicant=applicant,
+            summary=self.canary("Мени {} урушат."),
+            text=self.canary("Толук кат: {}. Жардам бериңизчи."),
+            receipt_code=self.code(),
+        )
+        self.outbox.add("appeal.registered", appeal, data)
+        self.current[appeal] = self._contents(data)
+        return appeal
+
+    def anonymous(self) -> str:
+        appeal = str(uuid.uuid4())
+        data = anonymous_registration(
+            summary=self.canary("Аноним: {}"),
+            text=self.canary("{}"),
+            receipt_code=self.code(),
+            category="violence_or_cruelty",
+        )
+        data["applicant"]["grade"] = self.canary()
+        self.outbox.add("appeal.registered", appeal, data)
+        self.current[appeal] = self._contents(data)
+        return appeal
+
+    def amend(self, appeal: str, base_version: int, anonymous: bool = False) -> None:
+        """Correct every confidential field with new canaries; the reason carries one too."""
+        applicant: dict[str, Any] = {"grade": self.canary()}
+        if not anonymous:
+            applicant |= {
+                "full_name": self.canary("Айгерим {}"),
+                "address": self.canary("Ош, {} көчөсү"),
+                "phone": self.canary("0555 {}"),
+            }
+        changes = {
+            "applicant": applicant,
+            "summary": self.canary("Оңдолгон: {}"),
+            "text": self.canary("Жаңы текст {}"),
+            "receipt_code": self.code(),
+        }
+        reason = self.canary("Ката кетиптир: {}")
+        self.outbox.add("appeal.amended", appeal, {"changes": changes, "reason": reason}, base_version)
+        latest = self.current[appeal]
+        latest["applicant"] |= applicant
+        latest.update({k: v for k, v in changes.items() if k != "applicant"})
+
+    def flush(self) -> None:
+        self.outbox.flush(self.device)
+        assert self.outbox.needs_attention == []
+
+    @staticmethod
+    def _contents(data: dict[str, Any]) -> dict[str, Any]:
+        applicant = {k: data["applicant"][k] for k in ("full_name", "age", "grade", "address", "phone")}
+        return {"applicant": applicant, **{k: data[k] for k in ("summary", "text", "receipt_code")}}
+
+
+def write_letters(factory: Factory, school: School) -> Letters:
+    """Register two signed letters and an anonymous one, then correct them (the first one twice)."""
+    made = Letters(factory, school)
+    first, second, hidden = made.signed(), made.signed(), made.anonymous()
+    made.flush()
+    made.amend(first, 1)
+    made.amend(hidden, 1, anonymous=True)
+    made.amend(first, 2)  # a second correction: the first one's canaries now live in history only
+    made.amend(second, 1)
+    made.flush()
+    assert len(made.outbox.acknowledged) == 7
+    return made
+
+
+@pytest.fixture
+def letters(app: Flask, factory: Factory) -> Letters:
+    return write_letters(factory, factory.school())
+
+
+def test_canaries_never_stored_in_the_clear(app: Flask, factory: Factory, caplog: pytest.LogCaptureFixture) -> None:
+    """The acceptance canary test: zero occurrences at rest (SQL values; SQLite file, -wal, -shm, while
+    open and after closing), none in the logs, and the pedagogue's pull returns every latest value intact."""
+    caplog.set_level(logging.DEBUG)
+    # SQLAlchemy keeps its own loggers at WARNING; at DEBUG they log every statement, parameter and row.
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    # A control value that is stored in the clear (a school's name is not confidential): the search must find it.
+    control = new_canary()
+    school = factory.school(f"School {control}")
+    made = write_letters(factory, school)
+    assert len(made.canaries) > 40
+
+    # The pedagogue's pull returns every canary intact: the latest, corrected values.
+    changes, _ = made.device.pull_all()
+    assert {c["id"]: c["contents"] for c in changes} == made.current
+
+    # Through SQL, on either database: every value of every table.
+    assert found_in_database(app, [control])
+    assert found_in_database(app, made.canaries) == []
+
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+        files = sqlite_files(app)
+        # While the app's connections are open, recent pages live in the WAL: search it too.
+        assert files["-wal"].exists() and files["-wal"].stat().st_size > 0
+        assert files["-shm"].exists()
+        assert found_in_files(files, [control])
+        assert found_in_files(files, made.canaries) == []
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()  # the last connection checkpoints the WAL into the file
+        assert found_in_files({"db": files["db"]}, [control])
+        assert found_in_files(files, made.canaries) == []
+
+    # The SQL the app ran was logged, parameters and rows included: the check covers what crossed to the database.
+    assert any(record.name.startswith("sqlalchemy.engine") for record in caplog.records)
+    assert occurrences(caplog.text.encode(), made.canaries) == []
+    for record in caplog.records:
+        shown = f"{record.getMessage()} {record.args!r} {record.exc_text or ''}"
+        assert occurrences(shown.encode(), made.canaries) == [], record.name
+
+
+def test_history_keeps_every_canary_sealed(app: Flask, letters: Letters) -> None:
+    """Nothing was dropped: opening the journal's events gives back every canary ever written, the
+    superseded values and the reasons included (so they are stored, only never in the clear)."""
+    with app.app_context():
+        opened = []
+        for event in db.session.scalars(select(Event).order_by(Event.position)):
+            assert event.appeal is not None
+            school = event.appeal.school
+            data_key = keys.open_data_key(event.appeal.data_key, school)
+            opened.append(journal.event_data(event, school, data_key))
+    history = json.dumps(opened, ensure_ascii=False)
+    assert {c for c in letters.canaries if c not in history} == set()
+    assert found_in_database(app, letters.canaries) == []
+
+
+# --- Who reads contents -------------------------------------------------------------------------------
+
+
+def _raw_pull(client: FlaskClient, device: SyncClient) -> tuple[int, bytes, dict[str, Any]]:
+    response = client.get("/api/v1/sync/pull?limit=500", headers={"Authorization": f"Bearer {device.token}"})
+    return response.status_code, response.get_data(), response.get_json(silent=True)
+
+
+def _school_of(device: SyncClient, app: Flask) -> School:
+    with app.app_context():
+        row = db.session.scalars(select(Device).where(Device.uuid == uuid.UUID(device.device_id))).one()
+        school = row.school
+        db.session.expunge(school)
+        return school
+
+
+def test_director_reads_no_contents_by_default(
+    app: Flask, client: FlaskClient, factory: Factory, letters: Letters
+) -> None:
+    """Under default settings the director's pull carries metadata only: no contents, no canary anywhere."""
+    school = _school_of(letters.device, app)
+    director = factory.device("director", school)
+    status, body, answer = _raw_pull(client, director)
+    assert status == 200
+    assert {c["id"] for c in answer["changes"]} == set(letters.current)
+    for change in answer["changes"]:
+        assert "contents" not in change
+        assert {"serial_no", "category", "status", "anonymous", "received_on"} <= set(change)
+    assert occurrences(body, letters.canaries) == []
+
+
+def test_director_reads_contents_when_the_school_allows(
+    app: Flask, client: FlaskClient, factory: Factory, letters: Letters
+) -> None:
+    """With ``director_reads_contents`` set for the school, the director's pull carries contents."""
+    school = _school_of(letters.device, app)
+    director = factory.device("director", school)
+    with app.app_context():
+        row = db.session.get_one(School, school.id)
+        assert row.director_reads_contents is False
+        row.director_reads_contents = True
+        db.session.commit()
+    status, _, answer = _raw_pull(client, director)
+    assert status == 200
+    assert {c["id"]: c["contents"] for c in answer["changes"]} == letters.current
+
+
+def test_commission_reads_contents(app: Flask, client: FlaskClient, factory: Factory, letters: Letters) -> None:
+    commission = factory.device("commission", _school_of(letters.device, app))
+    status, _, answer = _raw_pull(client, commission)
+    assert status == 200
+    assert {c["id"]: c["contents"] for c in answer["changes"]} == letters.current
+
+
+def test_admin_and_other_schools_see_nothing(
+    app: Flask, client: FlaskClient, factory: Factory, letters: Letters
+) -> None:
+    """The admin may not pull the journal; another school's staff pull nothing of this school's."""
+    admin = factory.device("admin", _school_of(letters.device, app))
+    status, body, _ = _raw_pull(client, admin)
+    assert status == 403
+    assert occurrences(body, letters.canaries) == []
+    elsewhere = factory.school("Another school")
+    with app.app_context():
+        row = db.session.get_one(School, elsewhere.id)
+        row.director_reads_contents = True
+        db.session.commit()
+    for role in ("pedagogue", "commission", "director"):
+        status, body, answer = _raw_pull(client, factory.device(role, elsewhere))
+        assert status == 200
+        assert answer["changes"] == []
+        assert occurrences(body, letters.canaries) == []
+
+
+# --- Errors never echo what was sent ------------------------------------------------------------------
+
+
+def _bad_pushes(letters: Letters, director: SyncClient) -> Iterator[tuple[str, int, dict[str, Any]]]:
+    """(case, expected status, request): each request a push that fails, carrying canaries."""
+    device = letters.device
+    auth = {"Authorization": f"Bearer {device.token}"}
+    seq = letters.outbox.next_seq
+
+    def push(*mutations: dict[str, Any], device_id: str | None = device.device_id) -> dict[str, Any]:
+        return {"json": {"device_id": device_id, "mutations": list(mutations)}, "headers": auth}
+
+    def registered(n: int = 0, **overrides: Any) -> dict[str, Any]:
+        applicant = {
+            "anonymous": False,
+            "full_name": letters.canary(),
+            "role": "student",
+            "grade": letters.canary(),
+            "address": letters.canary(),
+            "phone": letters.canary(),
+        }
+        data = registration(applicant=applicant, summary=letters.canary(), text=letters.canary())
+        data["receipt_code"] = letters.code()
+        data.update(overrides.pop("data", {}))
+        mutation = {"seq": seq + n, "id": str(uuid.uuid4()), "type": "appeal.registered"}
+        return {**mutation, "appeal_id": str(uuid.uuid4()), "base_version": None, "data": data, **overrides}
+
+    def amended(n: int, appeal: str, changes: dict[str, Any], base_version: int = 1) -> dict[str, Any]:
+        data = {"changes": changes, "reason": letters.canary()}
+        mutation = {"seq": n, "id": str(uuid.uuid4()), "type": "appeal.amended", "appeal_id": appeal}
+        return {**mutation, "base_version": base_version, "data": data}
+
+    def with_applicant(**fields: Any) -> dict[str, Any]:
+        mutation = registered()
+        mutation["data"]["applicant"].update(fields)
+        return push(mutation)
+
+    yield "unknown-field", 422, push(registered(data={"comment": letters.canary()}))
+    yield "too-long-phone", 422, with_applicant(phone=letters.canary() * 4)
+    yield "wrong-type-age", 422, with_applicant(age=letters.canary())
+    yield "anonymous-with-name", 422, with_applicant(anonymous=True, role="unknown")
+    yield "bad-category", 422, push(registered(data={"category": letters.canary()}))
+    yield "bad-receipt-code", 422, push(registered(data={"receipt_code": letters.canary()}))
+    yield "bad-date", 422, push(registered(data={"received_on": letters.canary()}))
+    yield "bad-opening-id", 422, push(registered(data={"opening_id": letters.canary()}))
+    yield "unknown-type", 422, push(registered(type=letters.canary()))
+    yield "bad-mutation-id", 422, push(registered(id=letters.canary()))
+    yield "bad-device-id", 422, push(registered(), device_id=letters.canary())
+    yield "seq-gap", 409, push(registered(5))
+    yield "other-device", 403, push(registered(), device_id=str(uuid.uuid4()))
+    as_director = {"json": push(registered(), device_id=director.device_id)["json"]}
+    yield "wrong-role", 403, {**as_director, "headers": {"Authorization": f"Bearer {director.token}"}}
+    one = registered()
+    yield "too-many", 413, push(*({**one, "seq": seq + n, "id": str(uuid.uuid4())} for n in range(201)))
+    yield "too-big", 413, push(registered(data={"text": letters.canary() * 70_000}))
+    forged = {"Authorization": f"Bearer {letters.canary()}"}
+    yield "bad-token", 401, {"json": push(registered())["json"], "headers": forged}
+    truncated = f'{{"device_id": "{device.device_id}", "mutations": [{{"data": {{"summary": "{letters.canary()}"'
+    yield "malformed-json", 400, {"data": truncated, "headers": {**auth, "Content-Type": "application/json"}}
+    # Well-formed but refused by the rules: answered 200 with a rejected result, each advancing last_seq.
+    yield "received-in-future", 200, push(registered(data={"received_on": "2999-01-01"}))
+    yield "amend-unknown-appeal", 200, push(amended(seq + 1, str(uuid.uuid4()), {"summary": letters.canary()}))
+    hidden = next(a for a, c in letters.current.items() if c["applicant"]["full_name"] is None)
+    yield (
+        "amend-anonymous-with-name",
+        200,
+        push(amended(seq + 2, hidden, {"applicant": {"full_name": letters.canary()}}, base_version=2)),
+    )
+
+
+REJECTED = {
+    "received-in-future": "received_in_future",
+    "amend-unknown-appeal": "appeal_not_found",
+    "amend-anonymous-with-name": "invalid_amendment",
+}
+
+
+def test_errors_never_echo_canaries(
+    app: Flask, client: FlaskClient, factory: Factory, letters: Letters, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every refused push carrying canaries answers 4xx (or 200 ``rejected``) without quoting them — in the
+    body or headers — logs none of them, and stores none in the clear."""
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")
+    director = factory.device("director", _school_of(letters.device, app))
+    for case, status, request in _bad_pushes(letters, director):
+        response = client.post("/api/v1/sync/push", **request)
+        assert response.status_code == status, (case, response.get_json())
+        shown = response.get_data() + str(response.headers).encode()
+        assert occurrences(shown, letters.canaries) == [], case
+        body = response.get_json()
+        if response.status_code == 200:
+            assert [(r["status"], r["error"]) for r in body["results"]] == [("rejected", REJECTED[case])]
+        else:
+            assert set(body) >= {"error", "message", "fields"}, case
+    assert occurrences(caplog.text.encode(), letters.canaries) == []
+    assert found_in_database(app, letters.canaries) == []
