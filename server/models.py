@@ -69,6 +69,8 @@ class School(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Bishkek")
     director_reads_contents: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Settings the tablets need offline (see sync.schemas.SchoolSettingsSchema for keys and defaults).
+    settings: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
     # The end of the school's hash chain and the last change number handed out; both move only
     # while the school's row is locked, so they grow in commit order.
     chain_head: Mapped[str] = mapped_column(String(64), default=GENESIS)

@@ -263,6 +263,29 @@ class PushResponseSchema(Schema):
     results = fields.List(fields.Nested(PushResultSchema), required=True)
 
 
+class TrustPhoneSchema(Schema):
+    label = SafeString(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
+    phone = SafeString(required=True, validate=[validate.Length(min=1, max=40), NOT_BLANK])
+
+
+class SchoolSettingsSchema(Schema):
+    """A school's settings that the tablets keep offline; missing keys take their defaults."""
+
+    idle_lock_minutes = _int(1, 120, load_default=10)
+    trust_phones = fields.List(fields.Nested(TrustPhoneSchema), load_default=list, validate=validate.Length(max=10))
+
+
+class SchoolSchema(SchoolSettingsSchema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+
+
+class MeSchema(Schema):
+    user = fields.Nested(lambda: TokenUserSchema(), required=True)
+    device_id = fields.UUID(required=True)
+    school = fields.Nested(SchoolSchema, required=True)
+
+
 class PullQuerySchema(Schema):
     cursor = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SAFE_INTEGER))
     limit = fields.Integer(load_default=DEFAULT_PULL_LIMIT, validate=validate.Range(min=1, max=MAX_PULL_LIMIT))
@@ -285,6 +308,17 @@ class AppealContentsSchema(Schema):
     receipt_code = fields.String(allow_none=True)
 
 
+class HistoryEntrySchema(Schema):
+    """One event of an appeal's history; the reason of a correction only for readers of contents."""
+
+    id = fields.UUID(required=True)
+    type = fields.String(required=True)
+    recorded_at = fields.DateTime(required=True)
+    by = fields.String(required=True)
+    fields_changed = fields.List(fields.String(), required=True, data_key="fields")
+    reason = fields.String(allow_none=True)
+
+
 class AppealChangeSchema(Schema):
     entity = fields.Constant("appeal", required=True)
     change_no = fields.Integer(required=True)
@@ -302,6 +336,7 @@ class AppealChangeSchema(Schema):
     registered_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
     contents = fields.Nested(AppealContentsSchema)
+    history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
 
 
 class PullResponseSchema(Schema):

@@ -272,3 +272,25 @@ def test_a_cursor_ahead_of_the_server_is_refused_not_answered_empty(factory):
         device.pull(cursor + 1)
     assert (refused.value.status, refused.value.code, refused.value.body["cursor"]) == (409, "cursor_ahead", cursor)
     assert device.pull(cursor)["changes"] == []  # at the head is fine: nothing new
+
+
+def test_history_lists_every_event_with_the_reason_only_for_readers(app, factory):
+    school = factory.school()
+    pedagogue = factory.device(school=school)
+    director = factory.device(Role.DIRECTOR, school=school)
+    outbox = factory.register(pedagogue)
+    appeal = pedagogue.pull()["changes"][0]
+    outbox.add(
+        "appeal.amended",
+        appeal["id"],
+        {"changes": {"category": "other", "urgent": True}, "reason": "Туура эмес"},
+        base_version=1,
+    )
+    outbox.flush(pedagogue)
+    history = pedagogue.pull()["changes"][0]["history"]
+    assert [h["type"] for h in history] == ["appeal.registered", "appeal.amended"]
+    assert history[1]["fields"] == ["category", "urgent"] and history[1]["reason"] == "Туура эмес"
+    assert history[0]["by"].startswith("Test pedagogue") and history[0]["fields"] == []
+    director_history = director.pull()["changes"][0]["history"]
+    assert [h["type"] for h in director_history] == ["appeal.registered", "appeal.amended"]
+    assert all("reason" not in h for h in director_history)

@@ -51,11 +51,12 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from server.api import auth, sync
+    from server.api import auth, me, sync
 
     api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(auth.blp)
+    api.register_blueprint(me.blp)
     api.register_blueprint(sync.blp)
     app.before_request(_authenticate)
 

@@ -21,11 +21,20 @@ DEMO_USERS = (
 )
 
 
+# Placeholder numbers in the reserved 000 range: the school puts its real ones in the settings.
+DEMO_TRUST_PHONES = [
+    {"label": "Социалдык педагог", "phone": "+996 000 000 001"},
+    {"label": "Директордун тарбия иштери боюнча орун басары", "phone": "+996 000 000 002"},
+    {"label": "Балдар иштери боюнча инспектор (БИИ)", "phone": "+996 000 000 003"},
+]
+
+
 def seed_if_empty() -> list[tuple[str, str, str]] | None:
     """Create the demo school unless any school exists; returns (role, username, password) per account."""
     if db.session.scalar(select(School.id).limit(1)) is not None:
         return None
     school = accounts.create_school(DEMO_SCHOOL)
+    school.settings = {"trust_phones": DEMO_TRUST_PHONES}
     credentials = []
     for role, username, full_name in DEMO_USERS:
         password = secrets.token_urlsafe(9)

@@ -201,8 +201,23 @@ def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Appeal:
     return appeal
 
 
-def appeal_change(appeal: Appeal, school: School, with_contents: bool) -> dict[str, Any]:
-    """An appeal as the pull carries it; contents only for a reader allowed to see letters."""
+def history_entry(event: Event, school: School, data_key: bytes | None) -> dict[str, Any]:
+    """One line of an appeal's history; with a data key (a reader of contents) it includes the reason."""
+    fields = event.meta.get("fields", [])
+    entry: dict[str, Any] = {
+        "id": event.uuid,
+        "type": event.type,
+        "recorded_at": event.recorded_at,
+        "by": event.user.full_name,
+        "fields_changed": list(fields) if isinstance(fields, list) else [],
+    }
+    if data_key is not None:
+        entry["reason"] = event_data(event, school, data_key).get("reason")
+    return entry
+
+
+def appeal_change(appeal: Appeal, school: School, with_contents: bool, events: list[Event]) -> dict[str, Any]:
+    """An appeal as the pull carries it, with its history; contents only for a reader allowed to see letters."""
     change: dict[str, Any] = {
         "entity": "appeal",
         "change_no": appeal.change_no,
@@ -220,6 +235,8 @@ def appeal_change(appeal: Appeal, school: School, with_contents: bool) -> dict[s
         "anonymous": appeal.anonymous,
         "applicant_role": appeal.applicant_role,
     }
-    if with_contents:
-        change["contents"] = open_contents(appeal, school)
+    data_key = keys.open_data_key(appeal.data_key, school) if with_contents else None
+    if data_key is not None:
+        change["contents"] = open_contents(appeal, school, data_key)
+    change["history"] = [history_entry(event, school, data_key) for event in events]
     return change

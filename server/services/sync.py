@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from server.db import db
 from server.errors import Conflict, Forbidden
@@ -125,8 +126,13 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     ).all()
     page = rows[:limit]
     with_contents = reads_contents(actor)
+    history: dict[int, list[Event]] = {appeal.id: [] for appeal in page}
+    for event in db.session.scalars(
+        select(Event).where(Event.appeal_id.in_(history)).options(joinedload(Event.user)).order_by(Event.position)
+    ):
+        history[event.appeal_id or 0].append(event)
     return {
-        "changes": [journal.appeal_change(a, actor.school, with_contents) for a in page],
+        "changes": [journal.appeal_change(a, actor.school, with_contents, history[a.id]) for a in page],
         "cursor": page[-1].change_no if page else cursor,
         "has_more": len(rows) > limit,
     }
