@@ -1,0 +1,110 @@
+/**
+ * `fetch` wrappers for /api/v1/… (same origin only). Failures become two typed errors: `NetworkError` when
+ * no answer came (offline, timeout, connection dropped) and `HttpError` for an answer ≥ 400 with the
+ * server's stable code. Bodies are never logged: they may carry letters or tokens.
+ */
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** No answer from the server: offline, a timeout or a dropped connection. Retrying is always safe. */
+export class NetworkError extends Error {
+  constructor(reason = 'network') {
+    super(`No answer from the server (${reason}).`);
+    this.name = 'NetworkError';
+    this.code = 'network';
+    this.reason = reason;
+  }
+}
+
+/** The server answered with a status ≥ 400; `code` is its stable `error` (PROTOCOL.md §3), or null. */
+export class HttpError extends Error {
+  constructor(status, body) {
+    const code = typeof body?.error === 'string' ? body.error : null;
+    super(`HTTP ${status}${code ? ` ${code}` : ''}`); // never the body's text
+    this.name = 'HttpError';
+    this.status = status;
+    this.code = code;
+    this.body = body;
+  }
+}
+
+/**
+ * An API client over a `fetch` (tests pass their own).
+ * @param {{fetch?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
+ */
+export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
+  async function call(method, path, { token = null, body = undefined, expect = 200 } = {}) {
+    const headers = { Accept: 'application/json' };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response;
+    try {
+      response = await fetch(`${baseUrl}/api/v1${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: controller.signal,
+        cache: 'no-store',
+        credentials: 'omit', // bearer tokens only: no cookies, nothing for a CSRF to ride on
+        redirect: 'error',
+      });
+    } catch {
+      throw new NetworkError(controller.signal.aborted ? 'timeout' : 'network');
+    } finally {
+      clearTimeout(timer);
+    }
+    let payload = null;
+    try {
+      const text = await response.text();
+      payload = text ? JSON.parse(text) : null;
+    } catch {
+      // A proxy's HTML page, or a body cut short: there is no code to branch on.
+      if (response.ok) throw new NetworkError('unreadable answer');
+    }
+    if (response.status !== expect) throw new HttpError(response.status, payload);
+    return payload;
+  }
+
+  return {
+    /**
+     * Log in from this device; with `device_id` the device (and its seq numbering) is kept.
+     * @param {{username: string, password: string, device_name: string, device_id?: string|null}} credentials
+     * @returns {Promise<{token: string, device_id: string, expires_at: string, user: object}>}
+     */
+    login({ username, password, device_name, device_id = null }) {
+      const body = { username, password, device_name };
+      if (device_id) body.device_id = device_id;
+      return call('POST', '/auth/token', { body, expect: 201 });
+    },
+
+    /** @returns {Promise<{user: object, device_id: string, school: object}>} the caller and the school's settings */
+    me(token) {
+      return call('GET', '/me', { token });
+    },
+
+    /**
+     * @param {string} token
+     * @param {{device_id: string, mutations: object[]}} body
+     * @returns {Promise<{last_seq: number, results: object[]}>}
+     */
+    push(token, body) {
+      return call('POST', '/sync/push', { token, body });
+    },
+
+    /**
+     * @param {string} token
+     * @param {number} cursor
+     * @param {number} [limit]
+     * @returns {Promise<{changes: object[], cursor: number, has_more: boolean}>}
+     */
+    pull(token, cursor, limit = 100) {
+      const query = new URLSearchParams({ cursor: String(cursor), limit: String(limit) });
+      return call('GET', `/sync/pull?${query}`, { token });
+    },
+  };
+}
+
+// The app's client, same origin.
+export const { login, me, push, pull } = createApi({ fetch: (...args) => globalThis.fetch(...args) });

@@ -1,0 +1,567 @@
+/**
+ * The encrypted local journal: the session, the appeals, the outbox, "needs attention" and the pull cursor,
+ * every record sealed under the vault's key (docs/PWA.md). A local change and its outbox row are written in
+ * one strict transaction; everything is sealed before the transaction opens.
+ *
+ * An appeal's `view` is its `server` state (the last pulled change) with the outbox rows of that appeal
+ * folded over it in seq order by rules.js. Rows the server has acknowledged stay in the outbox, marked
+ * `acked`, until a pull shows their effect (PROTOCOL.md §5.6): until then the view still shows them, and a
+ * server restored from an older backup can be sent them again. A row the rules refuse on top of newer
+ * server state (a stale correction, a registration the server holds already) is simply not folded in:
+ * the server's word wins.
+ */
+import { database, read, write } from './idb.js';
+import { openRecord, sealRecord } from './crypto.js';
+import { key as vaultKey } from './vault.js';
+import {
+  Conflict, EVENT_TYPES, Refusal, changedFields, errorPaths, evolve, joinRegistration, localToday, schoolYear,
+  splitRegistration, validateAmendment, validateRegistration,
+} from './rules.js';
+
+export { Locked } from './vault.js';
+export { Refusal } from './rules.js';
+
+const SESSION_ID = 'current';
+const EMPTY_CONTENTS = Object.freeze({
+  applicant: { full_name: null, age: null, grade: null, address: null, phone: null }, summary: null, text: null,
+  receipt_code: null,
+});
+
+/** Data that fails the same checks the server makes; `errors` is keyed by field, `paths` are dotted. */
+export class ValidationFailed extends Error {
+  constructor(errors) {
+    super('The data is not valid.');
+    this.name = 'ValidationFailed';
+    this.code = 'validation_failed';
+    this.errors = errors;
+    this.paths = errorPaths(errors);
+  }
+}
+
+/** The row to act on is gone (another tab acted on it first). */
+export class NotFound extends Error {
+  constructor(what) {
+    super(`${what} was not found.`);
+    this.name = 'NotFound';
+    this.code = 'item_not_found';
+  }
+}
+
+// ---- Views (pure) -------------------------------------------------------------------------------------
+
+/** The rules' state of a pulled change: `{status, version, registration}`. */
+export function stateFromChange(change) {
+  return {
+    status: change.status,
+    version: change.version,
+    registration: joinRegistration(change, change.contents ?? EMPTY_CONTENTS),
+  };
+}
+
+function tryEvolve(state, mutation) {
+  try {
+    return evolve(state, mutation.type, mutation.base_version, mutation.data, null);
+  } catch (error) {
+    if (error instanceof Refusal || error instanceof Conflict) return null; // the server will say so
+    throw error;
+  }
+}
+
+/**
+ * The appeal's state as this device expects the server to hold it once the outbox is through: the pulled
+ * state (or, for a registration the server refused, the registration in "needs attention"), with the
+ * outbox rows folded over it.
+ * @returns {{state: object|null, serialNo: number|null}}
+ */
+export function foldState(server, rows, attention = []) {
+  let state = server ? stateFromChange(server) : null;
+  let serialNo = server?.serial_no ?? null;
+  if (!state) {
+    const refused = attention.find((item) => item.mutation.type === EVENT_TYPES.REGISTERED);
+    if (refused) state = tryEvolve(null, refused.mutation);
+  }
+  for (const row of rows) {
+    const next = tryEvolve(state, row.mutation);
+    if (!next) continue;
+    state = next;
+    if (row.mutation.type === EVENT_TYPES.REGISTERED) serialNo = row.acked?.serial_no ?? serialNo;
+  }
+  return { state, serialNo };
+}
+
+function historyEntry(row) {
+  const { mutation } = row;
+  return {
+    id: mutation.id,
+    type: mutation.type,
+    at: row.made_at,
+    by: row.by,
+    fields: mutation.type === EVENT_TYPES.AMENDED ? changedFields(mutation.data.changes) : [],
+    reason: mutation.data.reason ?? null,
+    pending: !row.acked,
+  };
+}
+
+/**
+ * The appeal as the UI sees it (docs/PWA.md "view"), or the previous view when nothing is known.
+ * @param {{id: string, server: object|null, rows: object[], attention: object[], previous: object|null,
+ *          provisionalNo?: number|null}} parts rows: this appeal's outbox rows in seq order
+ */
+export function computeView({ id, server, rows, attention, previous, provisionalNo = null }) {
+  const pending = rows.filter((row) => !row.acked).length;
+  const { state, serialNo } = foldState(server, rows, attention);
+  if (!state) return previous ? { ...previous, pending, attention: attention.length > 0 } : null;
+  const [meta, contents] = splitRegistration(state.registration);
+  const pulled = (server?.history ?? []).map((entry) => ({
+    id: entry.id, type: entry.type, at: entry.recorded_at, by: entry.by, fields: entry.fields ?? [],
+    reason: entry.reason ?? null, pending: false,
+  }));
+  const known = new Set(pulled.map((entry) => entry.id));
+  return {
+    id,
+    serial_no: serialNo,
+    provisional_no: previous?.provisional_no ?? provisionalNo,
+    school_year: server?.school_year ?? schoolYear(meta.received_on),
+    version: state.version,
+    status: state.status,
+    ...meta,
+    contents,
+    registered_at: server?.registered_at ?? null,
+    updated_at: server?.updated_at ?? null,
+    pending,
+    attention: attention.length > 0,
+    history: [...pulled, ...rows.filter((row) => !known.has(row.mutation.id)).map(historyEntry)],
+  };
+}
+
+/** The wire form of an outbox row's mutation. */
+function wire(row) {
+  const { id, type, appeal_id, base_version, data } = row.mutation;
+  return { seq: row.seq, id, type, appeal_id, base_version, data };
+}
+
+/** Newest first: date received, then official number, then provisional mark. */
+function newestFirst(a, b) {
+  return (b.received_on ?? '').localeCompare(a.received_on ?? '')
+    || (b.serial_no ?? Infinity) - (a.serial_no ?? Infinity)
+    || (b.provisional_no ?? 0) - (a.provisional_no ?? 0);
+}
+
+// ---- The store -------------------------------------------------------------------------------------------
+
+/**
+ * A store over a database and a key source. The app uses the module-level functions below, which are this
+ * factory's methods over the page's database and the vault; tests pass their own.
+ * @param {{db?: () => Promise<IDBDatabase>, key?: () => CryptoKey, now?: () => Date, randomUUID?: () => string,
+ *          locks?: LockManager|null, storage?: StorageManager|null}} [deps]
+ */
+export function createStore({
+  db = database, key = vaultKey, now = () => new Date(), randomUUID = () => crypto.randomUUID(),
+  locks = globalThis.navigator?.locks ?? null, storage = globalThis.navigator?.storage ?? null,
+} = {}) {
+  let chain = Promise.resolve();
+  // Every read-modify-write runs alone, across tabs too: views are computed from what was read, and the
+  // counters (nextSeq, provisionalNo) are read before sealing, which happens outside the transaction.
+  function exclusive(fn) {
+    if (locks) return locks.request('ishenim-store', () => fn());
+    const next = chain.then(fn, fn);
+    chain = next.catch(() => {});
+    return next;
+  }
+
+  const today = () => localToday(now());
+  const stamp = () => now().toISOString();
+
+  // -- sealing helpers (outside transactions) --
+  const sealRow = async (k, row) => ({
+    seq: row.seq,
+    appeal_id: row.mutation.appeal_id,
+    ...(row.acked ? { acked: row.acked } : {}),
+    ...(await sealRecord(k, 'outbox', row.mutation.id, { mutation: row.mutation, made_at: row.made_at, by: row.by })),
+  });
+  const openRow = async (k, raw) => ({ seq: raw.seq, acked: raw.acked ?? null, ...(await openRecord(k, 'outbox', raw)) });
+  const openAll = (k, store, raws) => Promise.all(raws.map((raw) => openRecord(k, store, raw)));
+
+  /** Everything needed to recompute the views of `appealIds`, opened. */
+  async function loadParts(k, appealIds) {
+    const wanted = new Set(appealIds);
+    const raw = await read(await db(), ['appeals', 'outbox', 'attention', 'meta'], async (s) => ({
+      appeals: await Promise.all([...wanted].map((id) => s.appeals.get(id))),
+      outbox: await s.outbox.getAll(),
+      attention: await s.attention.getAll(),
+      nextSeq: (await s.meta.get('nextSeq')) ?? 1,
+    }));
+    const records = new Map();
+    for (const record of raw.appeals.filter(Boolean)) records.set(record.id, await openRecord(k, 'appeals', record));
+    const rows = await Promise.all(raw.outbox.filter((r) => wanted.has(r.appeal_id)).map((r) => openRow(k, r)));
+    const attention = await openAll(k, 'attention', raw.attention);
+    return { records, rows, attention, nextSeq: raw.nextSeq, allRows: raw.outbox };
+  }
+
+  function viewOf(id, parts, server, extra = {}) {
+    const record = parts.records.get(id);
+    return computeView({
+      id,
+      server,
+      rows: parts.rows.filter((row) => row.mutation.appeal_id === id).sort((a, b) => a.seq - b.seq),
+      attention: parts.attention.filter((item) => item.mutation.appeal_id === id),
+      previous: record?.view ?? null,
+      ...extra,
+    });
+  }
+
+  async function sessionUserName(k) {
+    const session = await readSession(k);
+    return session?.user?.full_name ?? null;
+  }
+
+  async function readSession(k) {
+    const raw = await read(await db(), ['session'], (s) => s.session.get(SESSION_ID));
+    return raw ? openRecord(k, 'session', raw) : null;
+  }
+
+  /** Give the rows at seq ≥ fromSeq the consecutive seqs fromSeq, fromSeq + 1, … (ids kept), as pending. */
+  async function renumberIn(s, fromSeq) {
+    const moving = (await s.outbox.getAll()).filter((row) => row.seq >= fromSeq);
+    for (const row of moving) await s.outbox.delete(row.seq);
+    let seq = fromSeq;
+    for (const row of moving) {
+      const moved = { ...row, seq }; // the seal binds the mutation id, not the seq: no re-sealing
+      delete moved.acked; // sent again, so pending again
+      await s.outbox.put(moved);
+      seq += 1;
+    }
+    await s.meta.put(seq, 'nextSeq');
+    return moving.length;
+  }
+
+  /** Write a new outbox row for `mutation` and the appeal's recomputed view, in one transaction. */
+  async function enqueue(k, mutation, { parts, server, provisionalNo = null, removeAttention = null }) {
+    const row = { seq: parts.nextSeq, acked: null, mutation, made_at: stamp(), by: await sessionUserName(k) };
+    parts.rows.push(row);
+    if (removeAttention) parts.attention = parts.attention.filter((item) => item.mutation.id !== removeAttention);
+    const view = viewOf(mutation.appeal_id, parts, server, { provisionalNo });
+    const sealedRow = await sealRow(k, row);
+    const sealedAppeal = await sealRecord(k, 'appeals', mutation.appeal_id, { server, view });
+    await write(await db(), ['meta', 'outbox', 'appeals', 'attention'], async (s) => {
+      // A seq is used once: were it taken meanwhile, writing would break that promise.
+      if (((await s.meta.get('nextSeq')) ?? 1) !== row.seq) throw new Error('The outbox changed meanwhile; try again.');
+      await s.outbox.put(sealedRow);
+      await s.appeals.put(sealedAppeal);
+      await s.meta.put(row.seq + 1, 'nextSeq');
+      if (provisionalNo !== null) await s.meta.put(provisionalNo + 1, 'provisionalNo');
+      if (removeAttention) await s.attention.delete(removeAttention);
+    });
+    return view;
+  }
+
+  /** Settle mutations the server answered: acknowledged rows are marked, refused ones go to attention. */
+  async function settle(items) {
+    const k = key();
+    const parts = await loadParts(k, items.map((item) => item.mutation.appeal_id));
+    const byId = new Map(parts.allRows.map((row) => [row.id, row]));
+    const at = stamp();
+    const acks = [];
+    const moves = [];
+    for (const { mutation, result } of items) {
+      const raw = byId.get(mutation.id);
+      if (!raw) continue; // settled already (another tab, or an earlier answer)
+      if (result.status === 'applied' || result.status === 'duplicate') {
+        const acked = { status: result.status, serial_no: result.serial_no ?? null, version: result.version ?? null, at };
+        acks.push({ ...raw, acked });
+        const row = parts.rows.find((r) => r.mutation.id === mutation.id);
+        if (row) row.acked = acked;
+      } else {
+        const opened = parts.rows.find((r) => r.mutation.id === mutation.id);
+        const item = { mutation: wire(opened), result, at };
+        moves.push({ seq: raw.seq, sealed: await sealRecord(k, 'attention', mutation.id, item) });
+        parts.rows = parts.rows.filter((r) => r !== opened);
+        parts.attention.push(item);
+      }
+    }
+    const appeals = [];
+    for (const id of new Set(items.map((item) => item.mutation.appeal_id))) {
+      const server = parts.records.get(id)?.server ?? null;
+      const view = viewOf(id, parts, server);
+      if (view) appeals.push(await sealRecord(k, 'appeals', id, { server, view }));
+    }
+    await write(await db(), ['outbox', 'attention', 'appeals'], async (s) => {
+      for (const row of acks) await s.outbox.put(row);
+      for (const move of moves) {
+        await s.outbox.delete(move.seq);
+        await s.attention.put(move.sealed);
+      }
+      for (const record of appeals) await s.appeals.put(record);
+    });
+    return { acknowledged: acks.length, attention: moves.length };
+  }
+
+  const store = {
+    // -- session --
+
+    /** @returns {Promise<object|null>} the session `{token, device_id, user, school, …}` */
+    getSession: async () => readSession(key()),
+
+    /**
+     * Keep the session (sealed). When the device id changes (a new enrolment after `device_revoked`),
+     * everything still held in the outbox is renumbered from 1, ids kept (PROTOCOL.md §5.6).
+     * @param {object} session
+     */
+    saveSession: (session) => exclusive(async () => {
+      const k = key();
+      const previous = await readSession(k);
+      const sealed = await sealRecord(k, 'session', SESSION_ID, session);
+      const newDevice = Boolean(previous?.device_id && session.device_id && previous.device_id !== session.device_id);
+      await write(await db(), ['session', 'outbox', 'meta'], async (s) => {
+        await s.session.put(sealed);
+        if (newDevice) await renumberIn(s, 1);
+      });
+    }),
+
+    /** Log out: the token is forgotten; the device id, the letters and the outbox all stay. */
+    forgetToken: () => exclusive(async () => {
+      const k = key();
+      const session = await readSession(k);
+      if (!session) return;
+      const sealed = await sealRecord(k, 'session', SESSION_ID, { ...session, token: null });
+      await write(await db(), ['session'], (s) => s.session.put(sealed));
+    }),
+
+    // -- appeals --
+
+    /** @returns {Promise<object[]>} every appeal's view, newest first */
+    async listAppeals() {
+      const k = key();
+      const raws = await read(await db(), ['appeals'], (s) => s.appeals.getAll());
+      const records = await openAll(k, 'appeals', raws);
+      return records.map((record) => record.view).filter(Boolean).sort(newestFirst);
+    },
+
+    /** @returns {Promise<object|null>} */
+    async getAppeal(id) {
+      const k = key();
+      const raw = await read(await db(), ['appeals'], (s) => s.appeals.get(id));
+      return raw ? (await openRecord(k, 'appeals', raw)).view : null;
+    },
+
+    /**
+     * Register a letter: a new appeal id, a mutation id, the next seq and a provisional number, the outbox
+     * row and the appeal, in one strict transaction.
+     * @param {object} data `appeal.registered` data (sync/PROTOCOL.md §7.2)
+     * @returns {Promise<object>} the view
+     * @throws {ValidationFailed|Refusal}
+     */
+    registerAppeal: (data) => exclusive(async () => {
+      const k = key();
+      const loaded = validateRegistration(data);
+      if (loaded.errors) throw new ValidationFailed(loaded.errors);
+      evolve(null, EVENT_TYPES.REGISTERED, null, loaded.value, today()); // refuses dates the server would
+      const appealId = randomUUID();
+      const parts = await loadParts(k, [appealId]);
+      const provisionalNo = (await store.getMeta('provisionalNo')) ?? 1;
+      const mutation = { id: randomUUID(), type: EVENT_TYPES.REGISTERED, appeal_id: appealId, base_version: null, data: loaded.value };
+      const view = await enqueue(k, mutation, { parts, server: null, provisionalNo });
+      askPersistenceOnce();
+      return view;
+    }),
+
+    /**
+     * Correct a letter, with a reason, against the version the view shows.
+     * @param {string} id appeal id
+     * @param {object} changes a subset of the registration's fields (`applicant` may be partial)
+     * @param {string} reason
+     * @returns {Promise<object>} the view
+     * @throws {ValidationFailed|Refusal|NotFound}
+     */
+    amendAppeal: (id, changes, reason) => exclusive(async () => {
+      const k = key();
+      const loaded = validateAmendment({ changes, reason });
+      if (loaded.errors) throw new ValidationFailed(loaded.errors);
+      const parts = await loadParts(k, [id]);
+      const record = parts.records.get(id);
+      if (!record) throw new NotFound('The appeal');
+      const rows = parts.rows.filter((row) => row.mutation.appeal_id === id);
+      const registered = record.server || rows.some((row) => row.mutation.type === EVENT_TYPES.REGISTERED);
+      // A registration the server refused must be sent again first; a correction of it would be refused.
+      if (!registered) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
+      const { state } = foldState(record.server, rows.sort((a, b) => a.seq - b.seq));
+      evolve(state, EVENT_TYPES.AMENDED, state.version, loaded.value, today());
+      const mutation = { id: randomUUID(), type: EVENT_TYPES.AMENDED, appeal_id: id, base_version: state.version, data: loaded.value };
+      return enqueue(k, mutation, { parts, server: record.server });
+    }),
+
+    // -- outbox --
+
+    /** @returns {Promise<number>} mutations not yet answered by the server (readable while locked) */
+    async pendingCount() {
+      const rows = await read(await db(), ['outbox'], (s) => s.outbox.getAll());
+      return rows.filter((row) => !row.acked).length;
+    },
+
+    /**
+     * The oldest pending mutations, in seq order, as the wire carries them.
+     * @param {number} [limit]
+     * @returns {Promise<object[]>}
+     */
+    async pendingMutations(limit = Infinity) {
+      const k = key();
+      const raws = await read(await db(), ['outbox'], (s) => s.outbox.getAll());
+      const pending = raws.filter((row) => !row.acked).slice(0, limit);
+      return Promise.all(pending.map(async (raw) => wire(await openRow(k, raw))));
+    },
+
+    /**
+     * Settle a pushed batch with the server's results (one per mutation, in request order).
+     * @param {object[]} batch the mutations sent
+     * @param {object[]} results
+     */
+    applyPushResults: (batch, results) => exclusive(async () => {
+      if (batch.length !== results.length) throw new Error('One result per mutation was expected.');
+      results.forEach((result, i) => {
+        if (result.id !== batch[i].id) throw new Error('The results do not match the batch.');
+      });
+      return settle(batch.map((mutation, i) => ({ mutation, result: results[i] })));
+    }),
+
+    /**
+     * Move one mutation to "needs attention" with the server's answer (e.g. a 422 naming its index).
+     * @param {object} mutation
+     * @param {object} result `{status, error, …}`
+     */
+    moveToAttention: (mutation, result) => exclusive(() => settle([{ mutation, result: { status: 'rejected', ...result } }])),
+
+    /** @returns {Promise<{id: string, mutation: object, result: object, at: string}[]>} oldest first */
+    async attentionItems() {
+      const k = key();
+      const raws = await read(await db(), ['attention'], (s) => s.attention.getAll());
+      const items = await openAll(k, 'attention', raws);
+      return items.map((item) => ({ id: item.mutation.id, ...item })).sort((a, b) => a.at.localeCompare(b.at));
+    },
+
+    /**
+     * Send a mutation from "needs attention" again, under a new seq, as the user decided: with its data as
+     * it was, or with `newData`. A correction is made against the version the appeal has now. It keeps its
+     * mutation id only after `seq_reused` (it may have been recorded under its old seq); otherwise it is a
+     * new mutation.
+     * @param {string} mutationId
+     * @param {object} [newData]
+     * @returns {Promise<object>} the appeal's view
+     * @throws {NotFound|ValidationFailed|Refusal}
+     */
+    resendFromAttention: (mutationId, newData) => exclusive(async () => {
+      const k = key();
+      const raw = await read(await db(), ['attention'], (s) => s.attention.get(mutationId));
+      if (!raw) throw new NotFound('The item');
+      const { mutation, result } = await openRecord(k, 'attention', raw);
+      const check = mutation.type === EVENT_TYPES.REGISTERED ? validateRegistration : validateAmendment;
+      const loaded = check(newData ?? mutation.data);
+      if (loaded.errors) throw new ValidationFailed(loaded.errors);
+      const parts = await loadParts(k, [mutation.appeal_id]);
+      const server = parts.records.get(mutation.appeal_id)?.server ?? null;
+      const rows = parts.rows.filter((row) => row.mutation.appeal_id === mutation.appeal_id).sort((a, b) => a.seq - b.seq);
+      const { state } = mutation.type === EVENT_TYPES.REGISTERED ? { state: server && stateFromChange(server) } : foldState(server, rows);
+      const baseVersion = mutation.type === EVENT_TYPES.AMENDED ? state?.version ?? null : null;
+      if (mutation.type === EVENT_TYPES.AMENDED && !state) {
+        throw new Refusal('registration_needs_attention', 'Resend the registration first.');
+      }
+      evolve(state, mutation.type, baseVersion, loaded.value, today());
+      const keepId = result?.error === 'seq_reused' && newData === undefined;
+      const again = { ...mutation, id: keepId ? mutation.id : randomUUID(), base_version: baseVersion, data: loaded.value };
+      delete again.seq;
+      return enqueue(k, again, { parts, server, removeAttention: mutationId });
+    }),
+
+    /**
+     * Give every row held at seq ≥ fromSeq new consecutive seqs from fromSeq, keeping their ids, and send
+     * them again (also rows acknowledged before): after 409 seq_gap (fromSeq = last_seq + 1) or a new
+     * enrolment (fromSeq = 1). The next new mutation follows them.
+     * @param {number} fromSeq
+     * @returns {Promise<number>} how many rows were renumbered
+     */
+    renumberPending: (fromSeq) => exclusive(async () => write(await db(), ['outbox', 'meta'], (s) => renumberIn(s, fromSeq))),
+
+    /**
+     * The server stored outcomes up to `lastSeq` for this device: the next new mutation must come after it,
+     * or it would be taken for a replay (`seq_reused`). Only ever moves nextSeq forward.
+     * @param {number} lastSeq the `last_seq` of a push answer
+     */
+    noteServerSeq: (lastSeq) => exclusive(async () => write(await db(), ['meta'], async (s) => {
+      if (((await s.meta.get('nextSeq')) ?? 1) <= lastSeq) await s.meta.put(lastSeq + 1, 'nextSeq');
+    })),
+
+    // -- pull --
+
+    /**
+     * Store a pulled page: each appeal's server state replaced and its view recomputed; acknowledged rows
+     * whose effect the page shows leave the outbox; the cursor moves in the same transaction.
+     * @param {object[]} changes
+     * @param {number} cursor
+     */
+    applyPull: (changes, cursor) => exclusive(async () => {
+      const k = key();
+      const appealChanges = changes.filter((change) => (change.entity ?? 'appeal') === 'appeal');
+      const parts = await loadParts(k, appealChanges.map((change) => change.id));
+      const done = [];
+      const sealed = [];
+      for (const change of appealChanges) {
+        const seen = new Set((change.history ?? []).map((entry) => entry.id));
+        const shows = (row) => row.acked && row.mutation.appeal_id === change.id
+          && (change.history ? seen.has(row.mutation.id) : change.version >= (row.acked.version ?? Infinity));
+        done.push(...parts.rows.filter(shows).map((row) => row.seq));
+        parts.rows = parts.rows.filter((row) => !shows(row));
+        const view = viewOf(change.id, parts, change);
+        sealed.push(await sealRecord(k, 'appeals', change.id, { server: change, view }));
+      }
+      await write(await db(), ['appeals', 'outbox', 'meta'], async (s) => {
+        for (const record of sealed) await s.appeals.put(record);
+        for (const seq of done) await s.outbox.delete(seq);
+        await s.meta.put(cursor, 'cursor');
+      });
+    }),
+
+    /** @returns {Promise<number>} the change number pulled up to */
+    getCursor: async () => (await store.getMeta('cursor')) ?? 0,
+
+    /** Pull everything again from 0 (after 409 cursor_ahead); nothing else is touched. */
+    resetCursor: () => store.setMeta('cursor', 0),
+
+    // -- meta and storage --
+
+    /** A plain (unsealed, never confidential) setting: nextSeq, provisionalNo, cursor, lastSync, … */
+    getMeta: async (name) => read(await db(), ['meta'], (s) => s.meta.get(name)),
+
+    setMeta: async (name, value) => write(await db(), ['meta'], (s) => s.meta.put(value, name)),
+
+    /** @returns {Promise<{usage: number, quota: number}|null>} */
+    async storageEstimate() {
+      if (!storage?.estimate) return null;
+      const { usage = 0, quota = 0 } = await storage.estimate();
+      return { usage, quota };
+    },
+
+    /** Ask the browser to keep this origin's data under storage pressure. @returns {Promise<boolean>} */
+    async requestPersistence() {
+      if (!storage?.persist) return false;
+      if (await storage.persisted?.()) return true;
+      return storage.persist();
+    },
+  };
+
+  function askPersistenceOnce() {
+    // After the first save, never blocking it: Chromium answers without a prompt.
+    store.getMeta('persistenceAsked').then(async (asked) => {
+      if (asked) return;
+      await store.setMeta('persistenceAsked', true);
+      await store.requestPersistence();
+    }).catch(() => {});
+  }
+
+  return store;
+}
+
+// The app's store, over the page's database and the vault's key.
+export const {
+  getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, pendingCount,
+  pendingMutations, applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor,
+  resetCursor, renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence,
+} = createStore();

@@ -1,0 +1,69 @@
+// Shared fixtures: a store over a fresh fake IndexedDB with a random local key, fictional letters.
+import { FakeIDBFactory } from './fake-indexeddb.mjs';
+import { openDatabase } from '../../pwa/js/idb.js';
+import { createLocalKey, unwrapLocalKey, wrapLocalKey } from '../../pwa/js/crypto.js';
+import { createStore } from '../../pwa/js/store.js';
+import { Locked } from '../../pwa/js/vault.js';
+
+/** A non-extractable local key, as the vault holds it. */
+export async function localKey() {
+  const wrapping = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['wrapKey', 'unwrapKey']);
+  return unwrapLocalKey(await wrapLocalKey(await createLocalKey(), wrapping), wrapping);
+}
+
+/** A clock the test moves by hand. */
+export function manualClock(start = '2025-03-10T09:00:00') {
+  let ms = new Date(start).getTime();
+  return { now: () => ms, date: () => new Date(ms), advance: (delta) => { ms += delta; }, set: (iso) => { ms = new Date(iso).getTime(); } };
+}
+
+/**
+ * A store over its own fake database. `env.locked = true` makes the key throw Locked, like a locked vault.
+ * Several stores over one `factory` behave as tabs (or reloads) of one origin.
+ */
+export async function makeStore({ factory = new FakeIDBFactory(), key, clock = manualClock(), storage = null } = {}) {
+  const env = { factory, clock, locked: false, key: key ?? (await localKey()) };
+  let connection = null;
+  env.db = () => (connection ??= openDatabase({ factory }));
+  env.store = createStore({
+    db: env.db,
+    key: () => {
+      if (env.locked) throw new Locked();
+      return env.key;
+    },
+    now: clock.date,
+    locks: null,
+    storage,
+  });
+  return env;
+}
+
+/** Every value in every store of the fake database, as stored (sealed records stay sealed). */
+export function dump(factory, name = 'ishenim') {
+  const record = factory.databases.get(name);
+  return Object.fromEntries([...record.stores].map(([store, data]) => [store, [...data.rows.values()]]));
+}
+
+let counter = 0;
+/** `appeal.registered` data for a signed letter (fictional), received on the test's today. */
+export function registration(overrides = {}) {
+  counter += 1;
+  return {
+    received_on: '2025-03-10',
+    opening_id: null,
+    applicant: { anonymous: false, full_name: `Асель Маматова ${counter}`, age: 13, role: 'student', grade: '7Б', address: 'ул. Примерная, 1', phone: '+996 555 000 000' },
+    summary: `Одноклассники отбирают деньги на обед (${counter}).`,
+    text: null,
+    category: 'bullying',
+    urgent: false,
+    receipt_code: null,
+    ...overrides,
+  };
+}
+
+export function anonymousRegistration(overrides = {}) {
+  return registration({
+    applicant: { anonymous: true, full_name: null, age: null, role: 'unknown', grade: null, address: null, phone: null },
+    ...overrides,
+  });
+}
