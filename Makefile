@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev run test test-postgres lint verify migration bench clean
+.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration bench clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,15 +28,22 @@ install: $(VENV)/.runtime ## Create .venv and install what the server needs
 
 install-dev: $(VENV)/.dev ## Install what the tests, linters and benchmarks need too
 
+browser: ## Install Debian's Chromium (and fonts) for the browser tests, where it is missing
+	@command -v chromium >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core poppler-utils; }
+
 run: install ## Migrate, add the demo school on an empty database, serve http://127.0.0.1:5000 (SQLite)
 	$(FLASK) db upgrade
 	$(FLASK) seed-demo
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install-dev ## Run the whole suite (SQLite; DATABASE_URL=postgresql://… runs it on PostgreSQL)
+test: install-dev browser test-js ## Run the whole suite: JavaScript modules, then Python and browser tests (SQLite)
 	$(BIN)/pytest
 
-test-postgres: install-dev ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first
+test-js: ## Run the PWA's JavaScript module tests (node --test)
+	node --test tests/js/
+
+test-postgres: install-dev browser ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first
 	DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/pytest
 
 lint: install-dev ## ruff, and mypy (strict on server/ and sync/)

@@ -1,0 +1,155 @@
+"""The pedagogue's tablet as a test drives it: the same taps and keystrokes a person makes."""
+
+from __future__ import annotations
+
+import base64
+import re
+import json
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.factory import PASSWORD
+
+PASSPHRASE = "a long local passphrase"
+
+# Reads every record of every IndexedDB store, binary fields as base64, for leak checks.
+DUMP_INDEXEDDB = """
+async () => {
+  const toText = (value) => JSON.stringify(value, (key, v) => {
+    if (v instanceof ArrayBuffer) v = new Uint8Array(v);
+    if (ArrayBuffer.isView(v)) {
+      let s = ''; new Uint8Array(v.buffer, v.byteOffset, v.byteLength).forEach((b) => { s += String.fromCharCode(b); });
+      return { base64: btoa(s) };
+    }
+    return v;
+  });
+  const out = {};
+  for (const info of await indexedDB.databases()) {
+    const db = await new Promise((ok, fail) => { const r = indexedDB.open(info.name); r.onsuccess = () => ok(r.result);
+                                                   r.onerror = () => fail(r.error); });
+    for (const name of db.objectStoreNames) {
+      out[`${info.name}/${name}`] = await new Promise((ok, fail) => {
+        const r = db.transaction(name).objectStore(name).getAll();
+        r.onsuccess = () => ok(r.result.map(toText)); r.onerror = () => fail(r.error);
+      });
+    }
+    db.close();
+  }
+  return out;
+}
+"""
+
+DUMP_CACHES = """
+async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    const cache = await caches.open(name);
+    for (const request of await cache.keys()) {
+      const response = await cache.match(request);
+      out.push({ cache: name, url: request.url, body: await response.text() });
+    }
+  }
+  return out;
+}
+"""
+
+
+class Tablet:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    # -- getting in ---------------------------------------------------------------------------------
+    def enrol(self, username: str, password: str = PASSWORD, passphrase: str = PASSPHRASE) -> None:
+        """First run: log in over the network, then set the passphrase that unlocks this tablet."""
+        self.page.goto("/")
+        self.page.fill("input[name=username]", username)
+        self.page.fill("input[name=password]", password)
+        self.page.locator("form button[type=submit]").click()
+        self.page.fill("input[name=new-passphrase]", passphrase)
+        self.page.fill("input[name=repeat-passphrase]", passphrase)
+        self.page.locator("form button[type=submit]").click()
+        self.wait_for_journal()
+        self.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+
+    def unlock(self, passphrase: str = PASSPHRASE) -> None:
+        """Unlock; the app returns to the screen it was locked on."""
+        self.page.fill("input[name=passphrase]", passphrase)
+        self.page.locator("form button[type=submit]").click()
+        expect(self.page.locator("input[name=passphrase]")).to_have_count(0)
+
+    def lock(self) -> None:
+        self.page.locator("button.button-lock").click()
+        expect(self.page.locator("input[name=passphrase]")).to_be_visible()
+
+    def wait_for_journal(self) -> None:
+        expect(self.page.locator(".journal-list, .empty").first).to_be_visible()
+
+    # -- the journal --------------------------------------------------------------------------------
+    def register(
+        self,
+        summary: str,
+        *,
+        anonymous: bool = False,
+        full_name: str = "Айбек Токтосунов",
+        urgent: bool = False,
+        **private: str,
+    ) -> None:
+        """Register a letter through the form; ``private`` fills further text fields by name."""
+        self.page.goto("/#/new")
+        form = self.page.locator("form")
+        form.locator("select[name=role]").select_option("student")
+        if anonymous:
+            self.switch_on("anonymous")
+        else:
+            form.locator("input[name=full_name]").fill(full_name)
+        form.locator("select[name=category]").select_option("bullying")
+        form.locator("textarea[name=summary]").fill(summary)
+        for name, value in private.items():
+            form.locator(f"[name={name}]").fill(value)
+        if urgent:
+            self.switch_on("urgent")
+        form.locator("button[type=submit]").click()
+        expect(self.page).to_have_url(re.compile(r"#/letter/"))
+
+    def switch_on(self, name: str) -> None:
+        """Tap a switch where a finger would: on its track and label."""
+        self.page.locator(f"label.toggle:has(input[name={name}])").click()
+        expect(self.page.locator(f"input[name={name}]")).to_be_checked()
+
+    def marks(self) -> list[str]:
+        """The number column of the journal, top to bottom (``~3`` is a provisional mark)."""
+        self.page.goto("/#/journal")
+        self.wait_for_journal()
+        return [m.strip().split()[-1] for m in self.page.locator(".journal-row .cell-number").all_inner_texts()]
+
+    def sync_now(self) -> None:
+        self.page.locator(".status-bar button").click()
+
+    # -- what the browser keeps -----------------------------------------------------------------------
+    def indexeddb_dump(self) -> dict[str, list[str]]:
+        dump: dict[str, list[str]] = self.page.evaluate(DUMP_INDEXEDDB)
+        return dump
+
+    def caches_dump(self) -> list[dict[str, Any]]:
+        dump: list[dict[str, Any]] = self.page.evaluate(DUMP_CACHES)
+        return dump
+
+
+def leaks(haystack: str, canaries: list[str]) -> list[str]:
+    """The canaries found in ``haystack`` as text, UTF-16 or base64 of their UTF-8 bytes."""
+    found = []
+    for canary in canaries:
+        raw = canary.encode()
+        forms = [canary, json.dumps(canary)[1:-1]]
+        for offset in range(3):
+            # Whatever the alignment, the groups away from both ends depend on the canary alone.
+            encoded = base64.b64encode(b"\0" * offset + raw).decode()
+            forms.append(encoded[4 if offset else 0 : -4])
+        if any(form and form in haystack for form in forms):
+            found.append(canary)
+    return found
+
+
+def new_tablet(context: BrowserContext) -> Tablet:
+    return Tablet(context.new_page())
