@@ -117,7 +117,7 @@ def test_no_canary_in_indexeddb_or_cache_storage(page, factory):
 
     stored = tablet.indexeddb_dump()
     assert stored, "the journal is in IndexedDB"
-    assert leaks(str(stored), canaries + ["+996 555 123 456"]) == []
+    assert leaks(str(stored), [*canaries, "+996 555 123 456"]) == []
     cached = tablet.caches_dump()
     assert cached, "the shell is in Cache Storage"
     assert [entry["url"] for entry in cached if "/api/" in entry["url"]] == []

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { FakeIDBFactory } from './fake-indexeddb.mjs';
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
 import { read, write } from '../../pwa/js/idb.js';
-import { openRecord, sealRecord } from '../../pwa/js/crypto.js';
+import { openRecord } from '../../pwa/js/crypto.js';
 import { Locked } from '../../pwa/js/vault.js';
 import { NotFound, Refusal, ValidationFailed } from '../../pwa/js/store.js';
 
