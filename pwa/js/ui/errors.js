@@ -1,0 +1,60 @@
+/**
+ * Words for the server's stable error codes (sync/PROTOCOL.md §3–§6) and for the client's own failures.
+ * The server's English `message` is for developers and never shown; the code is.
+ */
+import { t, has } from '../i18n.js';
+
+/**
+ * Every code the server may answer with, worded in the catalogs as `error.<code>`.
+ * tests/js/i18n.test.mjs checks this list against sync/PROTOCOL.md and the catalogs.
+ */
+export const SERVER_ERROR_CODES = [
+  // any endpoint
+  'bad_request', 'invalid_json', 'not_found', 'method_not_allowed', 'payload_too_large', 'unsupported_media_type',
+  'validation_error', 'too_many_requests', 'internal_error',
+  // logging in and bearer tokens
+  'invalid_credentials', 'account_disabled', 'device_revoked', 'missing_token', 'invalid_token', 'token_expired',
+  'unauthorized', 'forbidden', 'conflict',
+  // push: whole request
+  'device_mismatch', 'role_not_allowed', 'seq_gap', 'too_many_mutations',
+  // push: one mutation
+  'appeal_exists', 'appeal_not_found', 'received_in_future', 'received_too_early', 'invalid_amendment',
+  'school_year_changed', 'stale_version', 'seq_reused', 'id_conflict', 'unknown_event',
+  // pull
+  'cursor_ahead',
+];
+
+/** Codes of the PWA's own errors (vault.js, crypto.js, store.js, rules.js), worded as `error.<code>`. */
+export const CLIENT_ERROR_CODES = [
+  'network', 'locked', 'wrong_passphrase', 'unlock_waiting', 'passphrase_too_short', 'vault_exists', 'no_vault',
+  'decryption_failed', 'validation_failed', 'registration_needs_attention', 'item_not_found',
+];
+
+/**
+ * The localised message for a server error code.
+ * @param {string|null|undefined} code
+ * @returns {string}
+ */
+export function codeMessage(code) {
+  if (code && has(`error.${code}`)) return t(`error.${code}`);
+  return t('error.unknown', { code: code || '?' });
+}
+
+/**
+ * The localised message for anything a call to the server or the vault threw.
+ * Network failures, HTTP errors with a code (api.js's HttpError) and anything else.
+ * @param {*} error
+ * @returns {string}
+ */
+export function describeError(error) {
+  if (!error) return t('error.unknown', { code: '?' });
+  if (error.name === 'NetworkError') return t('error.network');
+  // store.js's NotFound shares the server's 'not_found' code but means a local row, not a URL.
+  if (error.name === 'NotFound' && error.status === undefined) return t('error.item_not_found');
+  if (typeof error.code === 'string' && has(`error.${error.code}`)) return t(`error.${error.code}`);
+  if (typeof error.status === 'number') {
+    if (error.status >= 500) return t('error.internal_error');
+    return t('error.unknown', { code: error.code || error.status });
+  }
+  return t('error.unexpected');
+}

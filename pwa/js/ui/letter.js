@@ -1,0 +1,113 @@
+/**
+ * A letter's page: every journal field, the urgent guidance when it is urgent, and its history of events
+ * (registered, corrected with the reason and the changed fields, still waiting to be sent).
+ */
+import { h } from '../dom.js';
+import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
+import { applicantLabel, estimatedDueDate, isProvisional, letterMark } from './format.js';
+import { urgentPanel } from './urgent.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The label of a changed field's dotted path, e.g. 'applicant.phone' → "Phone".
+ * @param {string} path
+ * @returns {string}
+ */
+export function fieldLabel(path) {
+  const name = String(path).replace(/^applicant\./, '');
+  const key = name === 'role' ? 'field.applicant_role' : `field.${name}`;
+  const text = t(key);
+  return text === key ? path : text;
+}
+
+/**
+ * The title of a letter: "Letter No. 41" or "Letter ~3".
+ * @param {object} view
+ */
+export function letterTitle(view) {
+  return isProvisional(view) ? t('letter.title_provisional', { mark: letterMark(view) })
+    : t('letter.title', { number: letterMark(view) });
+}
+
+function row(label, value, { className, empty = t('common.not_given') } = {}) {
+  const missing = value === null || value === undefined || value === '';
+  return h('div', { class: ['detail', className] },
+    h('dt', null, label),
+    h('dd', { class: missing ? 'is-empty' : null }, missing ? empty : value));
+}
+
+function who(by) {
+  // The server names people; an id alone says nothing to the reader.
+  return by && !UUID.test(by) ? by : null;
+}
+
+function historyEntry(entry) {
+  const author = who(entry.by);
+  return h('li', { class: ['history-entry', entry.pending && 'is-pending'] },
+    h('div', { class: 'history-head' },
+      h('strong', null, term('event', entry.type)),
+      entry.at && h('time', { datetime: entry.at }, formatDateTime(entry.at)),
+      author && h('span', { class: 'muted' }, author),
+      entry.pending && h('span', { class: 'chip chip-pending' }, t('letter.not_sent'))),
+    Array.isArray(entry.fields) && entry.fields.length > 0 && h('p', { class: 'history-fields' },
+      t('history.changed_fields'), ' ', entry.fields.map(fieldLabel).join(', ')),
+    entry.reason && h('p', { class: 'history-reason' }, h('span', { class: 'muted' }, t('history.reason'), ' '), entry.reason));
+}
+
+/**
+ * @param {object} app
+ * @param {{id: string}} params
+ * @returns {Promise<HTMLElement>}
+ */
+export async function render(app, { id }) {
+  const view = await app.store.getAppeal(id);
+  if (!view) {
+    return h('section', { class: 'screen' }, h('h1', null, t('letter.not_found')),
+      h('a', { href: '#/journal', class: 'button button-secondary' }, t('common.back_to_journal')));
+  }
+  const applicant = view.contents?.applicant || {};
+  const due = estimatedDueDate(view.received_on);
+  const history = Array.isArray(view.history) ? view.history : [];
+
+  return h('section', { class: 'screen' },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/journal' }, t('common.back_to_journal'))),
+    h('div', { class: 'screen-title-row' },
+      h('div', null,
+        h('h1', null, letterTitle(view)),
+        h('p', { class: 'chips' },
+          h('span', { class: 'chip' }, term('status', view.status || 'registered')),
+          view.urgent && h('span', { class: 'chip chip-urgent' }, t('letter.urgent')),
+          view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
+          view.attention && h('a', { class: 'chip chip-attention', href: '#/attention' }, t('letter.needs_attention')))),
+      h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
+    isProvisional(view) && h('p', { class: 'form-message form-message-info' }, t('letter.provisional_explained')),
+    view.urgent && urgentPanel(app.session?.school),
+    h('div', { class: 'card' },
+      h('h2', null, t('letter.section_journal')),
+      h('dl', { class: 'details' },
+        row(t('field.serial_no'), isProvisional(view) ? null : formatNumber(view.serial_no), { empty: t('letter.no_serial_yet') }),
+        row(t('field.received_on'), formatDate(view.received_on)),
+        row(t('field.school_year'), view.school_year ? `${view.school_year}–${view.school_year + 1}` : null),
+        row(t('field.applicant'), applicantLabel(view), { className: view.anonymous ? 'is-anonymous' : null }),
+        row(t('field.applicant_role'), term('role', view.applicant_role)),
+        row(t('field.age'), applicant.age === null || applicant.age === undefined ? null : formatNumber(applicant.age)),
+        row(t('field.grade'), applicant.grade),
+        !view.anonymous && row(t('field.address'), applicant.address),
+        !view.anonymous && row(t('field.phone'), applicant.phone),
+        row(t('field.category'), term('category', view.category)),
+        row(t('field.summary'), view.contents?.summary, { className: 'detail-wide' }),
+        row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text' }),
+        row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code' }),
+        row(t('field.due_date'), due ? `${formatDate(due)} (${t('letter.due_estimate')})` : null),
+        row(t('field.answered_on'), null, { empty: t('letter.no_answer_yet') }),
+        row(t('field.measures'), null, { empty: t('letter.no_measures_yet') }))),
+    h('div', { class: 'card' },
+      h('h2', null, t('history.title')),
+      history.length === 0 ? h('p', { class: 'muted' }, t('history.empty'))
+        : h('ol', { class: 'history' }, history.map(historyEntry))),
+    h('p', { class: 'muted small' },
+      view.registered_at && t('letter.registered_at', { time: formatDateTime(view.registered_at) }),
+      view.registered_at && ' · ',
+      t('letter.version', { version: formatNumber(view.version ?? 0) })));
+}

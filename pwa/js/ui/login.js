@@ -1,0 +1,106 @@
+/**
+ * Logging in: the first run enrols this tablet; after a logout it logs in again, keeping the device (and
+ * so the numbering of its unsent letters). Needs the network; says so when there is none.
+ */
+import { h } from '../dom.js';
+import { t } from '../i18n.js';
+import { field, formMessage, markBusy } from './fields.js';
+import { describeError } from './errors.js';
+
+/**
+ * Log in, then ask the server for the school's settings. Retries as a new device when this tablet's
+ * enrolment was revoked (PROTOCOL §4.1: log in again without device_id).
+ * @param {object} app
+ * @param {{username: string, password: string, device_name: string, device_id: string|null}} credentials
+ * @returns {Promise<object>} the session to keep: {token, device_id, expires_at, user, school, device_name}
+ */
+export async function logIn(app, { username, password, device_name, device_id }) {
+  let result;
+  try {
+    result = await app.api.login({ username, password, device_name, device_id: device_id || null });
+  } catch (error) {
+    if (device_id && error.code === 'device_revoked') {
+      result = await app.api.login({ username, password, device_name, device_id: null });
+    } else {
+      throw error;
+    }
+  }
+  let school = app.session?.school || null;
+  try {
+    school = (await app.api.me(result.token)).school;
+  } catch {
+    // The settings come later with the next successful call; the defaults hold until then.
+  }
+  return {
+    token: result.token,
+    device_id: result.device_id,
+    expires_at: result.expires_at,
+    user: { ...result.user, username },
+    device_name,
+    school,
+  };
+}
+
+/**
+ * @param {object} app
+ * @returns {Promise<HTMLElement>}
+ */
+export async function render(app) {
+  const previous = app.vault.isUnlocked() ? await app.store.getSession() : null;
+  const username = h('input', { name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none',
+    spellcheck: 'false', required: true, maxlength: 100, value: previous?.user?.username || '' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true,
+    maxlength: 1024 });
+  const deviceName = h('input', { name: 'device_name', type: 'text', autocomplete: 'off', required: true, maxlength: 100,
+    value: previous?.device_name || t('login.device_name_default') });
+  const message = formMessage();
+  const submit = h('button', { type: 'submit', class: 'button button-primary button-wide' }, t('login.submit'));
+  if (!username.value) username.setAttribute('data-autofocus', '');
+  else password.setAttribute('data-autofocus', '');
+
+  const form = h('form', { class: 'card form', novalidate: true }, message,
+    field({ label: t('login.username'), control: username, required: true }),
+    field({ label: t('login.password'), control: password, required: true }),
+    field({ label: t('login.device_name'), control: deviceName, hint: t('login.device_name_hint'), required: true }),
+    submit);
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    if (!username.value.trim() || !password.value || !deviceName.value.trim()) {
+      message.show(t('login.fill_all'));
+      return;
+    }
+    if (!navigator.onLine) {
+      message.show(t('login.needs_network'));
+      return;
+    }
+    const restore = markBusy(submit, t('login.busy'));
+    try {
+      const session = await logIn(app, {
+        username: username.value.trim(),
+        password: password.value,
+        device_name: deviceName.value.trim(),
+        device_id: previous?.device_id || null,
+      });
+      password.value = '';
+      if (app.vault.isUnlocked()) {
+        await app.saveSession(session);
+        await app.startSession();
+      } else {
+        app.pendingLogin = session; // sealed once the passphrase exists
+        app.navigate('#/passphrase');
+      }
+    } catch (error) {
+      restore();
+      message.show(describeError(error));
+      password.select();
+    }
+  });
+
+  return h('section', { class: 'screen screen-narrow' },
+    h('h1', null, t('login.title')),
+    h('p', { class: 'lead' }, previous ? t('login.intro_again') : t('login.intro_first')),
+    !navigator.onLine && h('p', { class: 'form-message form-message-warning' }, t('login.needs_network')),
+    form);
+}

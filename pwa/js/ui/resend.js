@@ -1,0 +1,63 @@
+/**
+ * Edit and resend a refused mutation from "Needs attention". A registration opens as a filled letter
+ * form; a correction opens against the letter as it is now, with the refused changes and reason applied.
+ */
+import { h } from '../dom.js';
+import { t, term } from '../i18n.js';
+import { codeMessage } from './errors.js';
+import { letterTitle } from './letter.js';
+import { FormProblem, letterForm } from './letter-form.js';
+import {
+  applyChanges, registrationChanges, registrationFromValues, registrationFromView, valuesFromRegistration,
+} from './letter-values.js';
+
+/**
+ * @param {object} app
+ * @param {{id: string}} params the mutation id
+ * @returns {Promise<HTMLElement>}
+ */
+export async function render(app, { id }) {
+  const items = await app.store.attentionItems();
+  const item = items.find((entry) => entry.mutation?.id === id);
+  if (!item) {
+    return h('section', { class: 'screen' }, h('h1', null, t('attention.item_gone')),
+      h('a', { href: '#/attention', class: 'button button-secondary' }, t('attention.back')));
+  }
+  const { mutation, result } = item;
+  const isRegistration = mutation.type === 'appeal.registered';
+  const view = await app.store.getAppeal(mutation.appeal_id);
+  const before = isRegistration || !view ? null : registrationFromView(view);
+  if (!isRegistration && !before) {
+    return h('section', { class: 'screen' }, h('h1', null, t('letter.not_found')),
+      h('a', { href: '#/attention', class: 'button button-secondary' }, t('attention.back')));
+  }
+  const startFrom = isRegistration ? mutation.data : applyChanges(before, mutation.data?.changes || {});
+
+  const form = letterForm(app, {
+    draftKey: `resend:${id}`,
+    initial: valuesFromRegistration(startFrom),
+    withReason: !isRegistration,
+    initialReason: isRegistration ? '' : mutation.data?.reason || '',
+    submitLabel: t('attention.resend'),
+    async onSave(values, reason) {
+      if (isRegistration) {
+        await app.store.resendFromAttention(id, registrationFromValues(values));
+      } else {
+        const changes = registrationChanges(before, registrationFromValues(values));
+        if (Object.keys(changes).length === 0) throw new FormProblem('amend.error_no_changes');
+        await app.store.resendFromAttention(id, { changes, reason: reason.trim() });
+      }
+      app.afterSave();
+      app.flash(t('attention.resent'));
+    },
+    onDone: () => app.navigate('#/attention'),
+  });
+
+  return h('section', { class: 'screen' },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/attention' }, t('attention.back'))),
+    h('h1', null, t('attention.edit_title', {
+      type: term('mutation', mutation.type), title: view ? letterTitle(view) : t('letter.title_provisional', { mark: '~' }),
+    })),
+    h('p', { class: 'form-message form-message-error' }, codeMessage(result?.error)),
+    form);
+}

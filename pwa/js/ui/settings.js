@@ -1,0 +1,136 @@
+/**
+ * Settings: language, storage use, the passphrase, lock and logout, and what version is running.
+ */
+import { h, replaceChildren } from '../dom.js';
+import { LANGUAGES, language, setLanguage, t, term, formatNumber } from '../i18n.js';
+import { confirmDialog } from './dialogs.js';
+import { field, formMessage, markBusy } from './fields.js';
+import { describeError } from './errors.js';
+import { MIN_PASSPHRASE_LENGTH, passphraseProblem } from './passphrase.js';
+
+/**
+ * Bytes as "12.3 MB".
+ * @param {number} bytes
+ */
+export function formatBytes(bytes) {
+  const units = [['gigabyte', 1e9], ['megabyte', 1e6], ['kilobyte', 1e3]];
+  for (const [unit, size] of units) {
+    if (bytes >= size) return formatNumber(bytes / size, { style: 'unit', unit, maximumFractionDigits: 1 });
+  }
+  return formatNumber(bytes, { style: 'unit', unit: 'byte' });
+}
+
+function languageSection() {
+  return h('section', { class: 'card', 'aria-labelledby': 'settings-language' },
+    h('h2', { id: 'settings-language' }, t('settings.language')),
+    h('div', { class: 'segmented', role: 'group', 'aria-labelledby': 'settings-language' },
+      LANGUAGES.map((lang) => h('button', {
+        type: 'button', class: 'segment', lang, 'aria-pressed': String(lang === language()),
+        onclick: () => setLanguage(lang),
+      }, t(`language.${lang}`)))));
+}
+
+function storageSection(app) {
+  const body = h('div', null, h('p', { class: 'muted' }, t('common.loading')));
+  const persisted = navigator.storage?.persisted ? navigator.storage.persisted().catch(() => undefined) : Promise.resolve(undefined);
+  Promise.all([app.store.storageEstimate(), persisted]).then(([estimate, isPersisted]) => {
+    const usage = Number(estimate?.usage) || 0;
+    const quota = Number(estimate?.quota) || 0;
+    replaceChildren(body,
+      h('p', null, quota ? t('settings.storage_used', { used: formatBytes(usage), quota: formatBytes(quota) })
+        : t('settings.storage_used_only', { used: formatBytes(usage) })),
+      quota > 0 && usage / quota >= 0.01 && h('progress', { max: quota, value: usage, 'aria-hidden': 'true', class: 'storage-bar' }),
+      isPersisted !== undefined && h('p', { class: 'muted' },
+        isPersisted ? t('settings.storage_persisted') : t('settings.storage_not_persisted')));
+  }).catch(() => replaceChildren(body, h('p', { class: 'muted' }, t('settings.storage_unknown'))));
+  return h('section', { class: 'card' }, h('h2', null, t('settings.storage')), body);
+}
+
+function passphraseSection(app) {
+  const current = h('input', { name: 'current-passphrase', type: 'password', autocomplete: 'current-password', required: true });
+  const next = h('input', { name: 'new-passphrase', type: 'password', autocomplete: 'new-password', required: true,
+    minlength: MIN_PASSPHRASE_LENGTH });
+  const repeat = h('input', { name: 'repeat-passphrase', type: 'password', autocomplete: 'new-password', required: true,
+    minlength: MIN_PASSPHRASE_LENGTH });
+  const nextField = field({ label: t('passphrase.new'), control: next, hint: t('passphrase.hint', { min: MIN_PASSPHRASE_LENGTH }) });
+  const repeatField = field({ label: t('passphrase.repeat'), control: repeat });
+  const message = formMessage();
+  const submit = h('button', { type: 'submit', class: 'button button-primary' }, t('settings.change_passphrase'));
+  const form = h('form', { class: 'form', novalidate: true }, message,
+    field({ label: t('settings.current_passphrase'), control: current }), nextField, repeatField,
+    h('div', { class: 'button-row' }, submit));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    nextField.setError('');
+    repeatField.setError('');
+    const problem = passphraseProblem(next.value, repeat.value);
+    if (problem) {
+      (problem === 'passphrase.mismatch' ? repeatField : nextField).setError(t(problem, { min: MIN_PASSPHRASE_LENGTH }));
+      return;
+    }
+    const restore = markBusy(submit, t('passphrase.busy'));
+    try {
+      await app.vault.changePassphrase(current.value, next.value);
+      form.reset();
+      message.show(t('settings.passphrase_changed'), 'success');
+    } catch (error) {
+      message.show(error.name === 'WrongPassphrase' ? t('settings.passphrase_wrong') : describeError(error));
+    } finally {
+      restore();
+    }
+  });
+  return h('section', { class: 'card' }, h('h2', null, t('settings.passphrase')),
+    h('p', { class: 'muted' }, t('settings.passphrase_intro')), form);
+}
+
+function sessionSection(app) {
+  const session = app.session;
+  const logout = async () => {
+    const pending = await app.store.pendingCount();
+    const body = pending > 0
+      ? [h('p', { class: 'form-message form-message-warning' }, t('logout.pending_warning', { count: formatNumber(pending) })),
+        t('logout.pending_kept')]
+      : [t('logout.body')];
+    const ok = await confirmDialog({ title: t('logout.title'), body, confirm: t('logout.confirm'), danger: pending > 0 });
+    if (ok) await app.logout();
+  };
+  return h('section', { class: 'card' },
+    h('h2', null, t('settings.account')),
+    h('dl', { class: 'details' },
+      h('div', { class: 'detail' }, h('dt', null, t('settings.user')), h('dd', null, session?.user?.full_name || '')),
+      h('div', { class: 'detail' }, h('dt', null, t('settings.role')),
+        h('dd', null, session?.user?.role ? term('user_role', session.user.role) : '')),
+      h('div', { class: 'detail' }, h('dt', null, t('settings.school')), h('dd', null, session?.school?.name || '')),
+      h('div', { class: 'detail' }, h('dt', null, t('settings.device')), h('dd', null, session?.device_name || '')),
+      h('div', { class: 'detail' }, h('dt', null, t('settings.idle_lock')),
+        h('dd', null, t('settings.idle_lock_minutes', { n: formatNumber(Number(session?.school?.idle_lock_minutes) || 10) })))),
+    h('div', { class: 'button-row' },
+      h('button', { type: 'button', class: 'button button-secondary', onclick: () => app.lock() }, t('shell.lock')),
+      h('button', { type: 'button', class: 'button button-danger-outline', onclick: logout }, t('logout.button'))));
+}
+
+function aboutSection(app) {
+  const version = h('dd', null, '…');
+  app.shellVersion().then((value) => replaceChildren(version, value || t('settings.version_unknown')));
+  return h('section', { class: 'card' },
+    h('h2', null, t('settings.about')),
+    h('p', null, t('app.title')),
+    h('p', { class: 'muted' }, t('settings.about_text')),
+    h('dl', { class: 'details' }, h('div', { class: 'detail' }, h('dt', null, t('settings.version')), version)));
+}
+
+/**
+ * @param {object} app
+ * @returns {HTMLElement}
+ */
+export function render(app) {
+  return h('section', { class: 'screen' },
+    h('h1', null, t('settings.title')),
+    h('div', { class: 'settings-grid' },
+      languageSection(),
+      sessionSection(app),
+      storageSection(app),
+      passphraseSection(app),
+      aboutSection(app)));
+}

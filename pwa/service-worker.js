@@ -1,0 +1,96 @@
+/* Ishenim's service worker: the static shell only. Letters, tokens and every /api/ answer stay out of
+ * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
+ * take over (SKIP_WAITING), because an open page may hold unsaved input. */
+
+const VERSION = 'next-2025-03-01.1';
+const PREFIX = 'ishenim-shell-';
+const CACHE = `${PREFIX}${VERSION}`;
+
+// Every file the app needs offline, listed by hand so that nothing else is ever cached.
+const SHELL = [
+  '/index.html',
+  '/manifest.webmanifest',
+  '/css/app.css',
+  '/icons/icon-192.png',
+  '/icons/icon-512.png',
+  '/icons/icon-maskable-512.png',
+  '/locales/ky.json',
+  '/locales/ru.json',
+  '/locales/en.json',
+  '/js/app.js',
+  '/js/api.js',
+  '/js/chain.js',
+  '/js/crypto.js',
+  '/js/dom.js',
+  '/js/i18n.js',
+  '/js/idb.js',
+  '/js/rules.js',
+  '/js/store.js',
+  '/js/sync.js',
+  '/js/vault.js',
+  '/js/ui/amend.js',
+  '/js/ui/attention.js',
+  '/js/ui/dialogs.js',
+  '/js/ui/drafts.js',
+  '/js/ui/errors.js',
+  '/js/ui/fields.js',
+  '/js/ui/format.js',
+  '/js/ui/journal.js',
+  '/js/ui/letter-form.js',
+  '/js/ui/letter-values.js',
+  '/js/ui/letter.js',
+  '/js/ui/login.js',
+  '/js/ui/new-letter.js',
+  '/js/ui/passphrase.js',
+  '/js/ui/relogin.js',
+  '/js/ui/resend.js',
+  '/js/ui/settings.js',
+  '/js/ui/shell.js',
+  '/js/ui/unlock.js',
+  '/js/ui/urgent.js',
+];
+
+self.addEventListener('install', (event) => {
+  // 'reload' skips the HTTP cache, so a new version never precaches an old file.
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(caches.keys().then((names) => Promise.all(
+    names.filter((name) => name.startsWith(PREFIX) && name !== CACHE).map((name) => caches.delete(name)),
+  )));
+});
+
+self.addEventListener('message', (event) => {
+  const type = event.data?.type;
+  if (type === 'SKIP_WAITING') event.waitUntil(self.skipWaiting()); // only when the page says its input is saved
+  if (type === 'GET_VERSION') event.ports[0]?.postMessage({ version: VERSION });
+});
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  const url = new URL(request.url);
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return; // the browser's own handling
+  if (url.pathname.startsWith('/api/')) {
+    event.respondWith(networkOnly(request));
+  } else if (request.mode === 'navigate' && !SHELL.includes(url.pathname)) {
+    event.respondWith(cacheFirst(request, '/index.html')); // '/', '/?…': the one page of the app
+  } else {
+    event.respondWith(cacheFirst(request));
+  }
+});
+
+/** The network, never the cache, and nothing is stored: API answers may carry letters and tokens. */
+function networkOnly(request) {
+  return fetch(request);
+}
+
+/**
+ * The shell's copy when there is one (`cacheKey` for navigations, so a reload offline works); the network
+ * otherwise, without storing the answer: only the listed shell is ever cached.
+ */
+async function cacheFirst(request, cacheKey = request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(cacheKey);
+  return cached || fetch(request);
+}
