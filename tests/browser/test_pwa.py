@@ -40,14 +40,19 @@ def _go_online(context, live_server) -> None:
     context.set_offline(False)
 
 
-def test_installable_with_no_console_errors(page, factory):
-    """Chromium's own installability check finds nothing missing: manifest, icons, service worker."""
+def test_installable_with_no_console_errors_and_no_other_origin(page, factory, live_server):
+    """Chromium's own installability check finds nothing missing, and the app asks nobody but its server."""
+    requested: list[str] = []
+    page.context.on("request", lambda request: requested.append(request.url))
     tablet = Tablet(page)
     tablet.enrol(_pedagogue(factory)[1])
+    tablet.register("Башка сайтка суроо жок", full_name="Тилек Мамбетов")
     page.reload()
+    tablet.unlock()
     cdp = page.context.new_cdp_session(page)
     assert cdp.send("Page.getInstallabilityErrors")["installabilityErrors"] == []
     assert page.errors == []
+    assert requested and [url for url in requested if not url.startswith(live_server.url)] == []
 
 
 def test_offline_week_then_exactly_once_sync(app, context, page, live_server, factory):
@@ -172,6 +177,7 @@ def test_update_prompt_reloads_into_the_new_version_keeping_unsynced_letters(app
         navigator.serviceWorker.controller.postMessage({type: 'GET_VERSION'}, [c.port2]); })""")
     assert version == "test-next"
     assert sorted(tablet.marks()) == ["~1", "~2"]
+    assert page.evaluate("caches.keys()") == ["ishenim-shell-test-next"]  # the old shell's cache is gone
 
 
 def test_readme_screenshots(app, page, factory):

@@ -168,3 +168,42 @@ def test_language_switch_changes_every_word_and_is_remembered(page, factory):
     tablet.unlock()
     page.goto("/#/journal")
     expect(page.locator("h1")).to_contain_text("Journal")
+
+
+def test_the_form_follows_the_letter_and_the_page_tells_its_history(app, page, factory):
+    """Anonymous hides the identity fields; urgent shows what to do and the trust phones at once, offline too;
+    the letter's page lists its events, corrections with their reason."""
+    from server.services.demo import DEMO_TRUST_PHONES
+
+    school = _school_with(app, factory, trust_phones=DEMO_TRUST_PHONES)
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(school))
+    page.context.set_offline(True)
+    page.goto("/#/new")
+    identity = page.locator("input[name=full_name]")
+    expect(identity).to_be_visible()
+    tablet.switch_on("anonymous")
+    expect(identity).to_be_hidden()
+    expect(page.locator("input[name=age]")).to_be_visible()  # age and grade stay for an anonymous letter
+    tablet.switch_on("urgent")
+    for phone in DEMO_TRUST_PHONES:
+        expect(page.locator("main")).to_contain_text(phone["phone"])
+    page.locator("select[name=role]").select_option("student")
+    page.locator("select[name=category]").select_option("violence_or_cruelty")
+    page.locator("textarea[name=summary]").fill("Тарыхы бар кат")
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"#/letter/[^/]+$"))
+    page.context.set_offline(False)
+    letter = page.url.split("#")[1]
+    page.goto(f"/#{letter}/amend")
+    page.locator("textarea[name=summary]").fill("Тарыхы бар кат, толукталды")
+    page.locator("textarea[name=reason]").fill("Кошумча маалымат келди")
+    page.locator("form button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"#/letter/[^/]+$"))
+    tablet.sync_now()
+    expect(page.locator(".status-bar button")).to_be_enabled(timeout=15000)
+    page.goto(f"/#{letter}")
+    main = page.locator("main")
+    expect(main).to_contain_text("Кошумча маалымат келди")  # the correction's reason, in the history
+    expect(main).to_contain_text("Тарыхы бар кат, толукталды")
+    expect(main).to_contain_text("№ 1")  # the official number has replaced the provisional mark
