@@ -20,8 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import Connection
+from sqlalchemy import select
 
 from server.db import db
 from server.models import Device, Event, School
@@ -29,6 +28,7 @@ from server.services import journal, keys
 from sync.client import Outbox, SyncClient
 from sync.events import RECEIPT_ALPHABET
 from tests.factory import Factory, anonymous_registration, registration
+from tests.storage import stored_values
 
 # --- Needles: a canary in every encoding it could be stored in ---------------------------------------
 
@@ -95,24 +95,6 @@ def test_needle_search_finds_what_it_looks_for() -> None:
 
 
 # --- Reading everything the database holds ------------------------------------------------------------
-
-
-def stored_values(conn: Connection) -> Iterator[tuple[str, str, bytes]]:
-    """Every non-null value of every column of every table, as the driver returns it, as bytes."""
-    for table in inspect(conn).get_table_names():
-        result = conn.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 (names come from the schema)
-        columns = list(result.keys())
-        for row in result:
-            for column, value in zip(columns, row, strict=True):
-                if value is None:
-                    continue
-                if isinstance(value, bytes | bytearray | memoryview):
-                    raw = bytes(value)
-                elif isinstance(value, dict | list):
-                    raw = json.dumps(value, ensure_ascii=False).encode()
-                else:
-                    raw = str(value).encode()
-                yield table, column, raw
 
 
 def found_in_database(app: Flask, canaries: Iterable[str]) -> list[tuple[str, str, str, str]]:

@@ -5,7 +5,6 @@ is stored for secrets (device tokens and passwords) — only their hashes.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import uuid
 from collections.abc import Iterator
@@ -18,7 +17,6 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from server import create_app
@@ -28,32 +26,15 @@ from server.models import Device, User
 from server.services import accounts
 from tests.conftest import make_app
 from tests.factory import PASSWORD, Factory
+from tests.storage import stored_values
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 TABLES = {"schools", "users", "devices", "data_keys", "appeals", "events", "receipts", "serial_counters"}
 
 
-def _stored_values(conn: Connection) -> Iterator[tuple[str, str, bytes]]:
-    """Every value of every column of every table, as bytes: (table, column, value)."""
-    for table in inspect(conn).get_table_names():
-        result = conn.execute(text(f'SELECT * FROM "{table}"'))  # noqa: S608 (names come from the schema)
-        columns = list(result.keys())
-        for row in result:
-            for column, value in zip(columns, row, strict=True):
-                if value is None:
-                    continue
-                if isinstance(value, bytes | bytearray | memoryview):
-                    raw = bytes(value)
-                elif isinstance(value, dict | list):
-                    raw = json.dumps(value, ensure_ascii=False).encode()
-                else:
-                    raw = str(value).encode()
-                yield table, column, raw
-
-
 def _found(app: Flask, needle: str) -> list[tuple[str, str]]:
     with app.app_context(), db.engine.connect() as conn:
-        return [(t, c) for t, c, raw in _stored_values(conn) if needle.encode() in raw]
+        return [(t, c) for t, c, raw in stored_values(conn) if needle.encode() in raw]
 
 
 @pytest.fixture

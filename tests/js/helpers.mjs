@@ -67,3 +67,24 @@ export function anonymousRegistration(overrides = {}) {
     ...overrides,
   });
 }
+
+/**
+ * Timers the test fires by hand: `fire()` runs every armed callback once (awaiting each), newest
+ * arming included, so nothing depends on real time.
+ */
+export function fakeTimers() {
+  const timers = new Map();
+  let next = 1;
+  return {
+    setTimeout: (fn, ms) => { timers.set(next, { fn, ms }); return next++; },
+    clearTimeout: (id) => timers.delete(id),
+    delays: () => [...timers.values()].map((t) => t.ms),
+    pending: () => [...timers.values()],
+    count: () => timers.size,
+    async fire() {
+      const all = [...timers.values()];
+      timers.clear();
+      for (const t of all) await t.fn();
+    },
+  };
+}

@@ -3,27 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { FakeServer } from './fake-server.mjs';
-import { makeStore, registration } from './helpers.mjs';
+import { fakeTimers, makeStore, registration } from './helpers.mjs';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffDelay, createSync, wireTriggers } from '../../pwa/js/sync.js';
 import { HttpError, NetworkError } from '../../pwa/js/api.js';
 
 const PASSWORD = 'correct horse battery';
-
-function fakeTimers() {
-  const timers = new Map();
-  let next = 1;
-  return {
-    setTimeout: (fn, ms) => { timers.set(next, { fn, ms }); return next++; },
-    clearTimeout: (id) => timers.delete(id),
-    delays: () => [...timers.values()].map((t) => t.ms),
-    async fireAll() {
-      const all = [...timers.values()];
-      timers.clear();
-      for (const t of all) await t.fn();
-    },
-    count: () => timers.size,
-  };
-}
 
 /** A logged-in tablet: store, server, sync, and a record of every event. */
 async function tablet({ server = new FakeServer(), clockStart = '2025-03-10T09:00:00', random = () => 0.5, locks = null, ...rest } = {}) {
@@ -113,7 +97,7 @@ test('a lost response, then the retry: no duplicate', async () => {
   assert.equal(t.sync.state().online, false);
   assert.equal(t.timers.count(), 1);
   await t.store.registerAppeal(registration()); // a new letter meanwhile
-  await t.timers.fireAll();
+  await t.timers.fire();
   assert.equal(t.server.appealList().length, 4);
   assert.deepEqual(serials(await t.store.listAppeals()), [1, 2, 3, 4]);
   assert.equal(await t.store.pendingCount(), 0);
@@ -128,7 +112,7 @@ test('a lost response to a pull, then the retry: acknowledged rows stay until a 
   assert.equal(await t.store.pendingCount(), 0);
   assert.equal((await t.store.listAppeals())[0].serial_no, 1, 'the number from the push answer');
   assert.equal(t.factory.databases.get('ishenim').stores.get('outbox').rows.size, 1);
-  await t.timers.fireAll();
+  await t.timers.fire();
   assert.equal(t.factory.databases.get('ishenim').stores.get('outbox').rows.size, 0);
 });
 
@@ -299,14 +283,14 @@ test('network errors and 5xx wait with jittered, growing backoff, then recover',
   assert.equal(state.phase, 'waiting');
   assert.equal(state.online, true, 'a 5xx is an answer: the server is reachable');
   assert.ok(state.error instanceof HttpError);
-  await t.timers.fireAll();
+  await t.timers.fire();
   assert.deepEqual(t.timers.delays(), [3996]);
-  await t.timers.fireAll();
+  await t.timers.fire();
   assert.deepEqual(t.timers.delays(), [7992]);
   state = t.sync.state();
   assert.equal(state.online, false);
   assert.ok(state.error instanceof NetworkError);
-  await t.timers.fireAll();
+  await t.timers.fire();
   assert.equal(t.timers.count(), 0);
   assert.equal(t.server.appealList().length, 1);
   assert.equal(t.sync.state().phase, 'idle');

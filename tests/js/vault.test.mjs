@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { FakeIDBFactory } from './fake-indexeddb.mjs';
-import { manualClock } from './helpers.mjs';
+import { fakeTimers, manualClock } from './helpers.mjs';
 import { openDatabase, read, write } from '../../pwa/js/idb.js';
 import { PBKDF2_ITERATIONS, openRecord, sealRecord } from '../../pwa/js/crypto.js';
 import {
@@ -11,21 +11,6 @@ import {
 } from '../../pwa/js/vault.js';
 
 const PASS = 'correct horse battery';
-
-function fakeTimers() {
-  const timers = new Map();
-  let next = 1;
-  return {
-    setTimeout: (fn, ms) => { timers.set(next, { fn, ms }); return next++; },
-    clearTimeout: (id) => timers.delete(id),
-    fire() {
-      const all = [...timers.values()];
-      timers.clear();
-      for (const t of all) t.fn();
-    },
-    pending: () => [...timers.values()],
-  };
-}
 
 function makeEnv({ iterations = 1_000 } = {}) {
   const factory = new FakeIDBFactory();
@@ -157,10 +142,10 @@ test('the idle lock: activity postpones it; idle time locks; a tablet that slept
   clock.advance(9 * 60_000);
   vault.touch();
   clock.advance(9 * 60_000);
-  timers.fire(); // a timer armed earlier fires early: the clock says not yet
+  await timers.fire(); // a timer armed earlier fires early: the clock says not yet
   assert.equal(vault.isUnlocked(), true);
   clock.advance(60_000);
-  timers.fire();
+  await timers.fire();
   assert.equal(vault.isUnlocked(), false);
   assert.deepEqual(changes, [false, true]);
 
