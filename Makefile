@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration bench clean
+.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -55,6 +55,9 @@ verify: install ## Check every journal's hash chain, ciphertexts and rows
 
 migration: install-dev ## Generate a migration from model changes: make migration m="what changed"
 	$(FLASK) db migrate -m "$(m)"
+
+screenshots: install-dev browser ## Remake the README's screenshots (docs/screenshots/) from the real app
+	ISHENIM_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_pwa.py -k screenshots
 
 bench: install-dev ## Benchmarks with their budgets
 	$(BIN)/pytest benchmarks -s -q -p no:cacheprovider

@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = 'next-2025-03-01.1';
+const VERSION = '2025-03-01.1';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -71,19 +71,16 @@ self.addEventListener('fetch', (event) => {
   const { request } = event;
   const url = new URL(request.url);
   if (request.method !== 'GET' || url.origin !== self.location.origin) return; // the browser's own handling
-  if (url.pathname.startsWith('/api/')) {
-    event.respondWith(networkOnly(request));
-  } else if (request.mode === 'navigate' && !SHELL.includes(url.pathname)) {
+  // networkOnly for /api/: the worker does not answer, so the browser asks the network itself. The worker
+  // never holds an API answer (letters, tokens), and a slow API call never keeps an old worker busy, which
+  // would hold back an update the user accepted.
+  if (url.pathname.startsWith('/api/')) return;
+  if (request.mode === 'navigate' && !SHELL.includes(url.pathname)) {
     event.respondWith(cacheFirst(request, '/index.html')); // '/', '/?…': the one page of the app
   } else {
     event.respondWith(cacheFirst(request));
   }
 });
-
-/** The network, never the cache, and nothing is stored: API answers may carry letters and tokens. */
-function networkOnly(request) {
-  return fetch(request);
-}
 
 /**
  * The shell's copy when there is one (`cacheKey` for navigations, so a reload offline works); the network

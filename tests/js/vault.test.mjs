@@ -156,13 +156,18 @@ test('the idle lock: activity postpones it; idle time locks; a tablet that slept
 });
 
 test('a try is counted before the passphrase is derived, so a reload in the middle cannot skip it', async () => {
-  const { vault, db } = makeEnv();
+  // The real iteration count makes the derivation slow enough to look at the store while it runs.
+  const { vault, db } = makeEnv({ iterations: PBKDF2_ITERATIONS });
   await vault.createVault(PASS);
   vault.lock();
-  const attempt = vault.unlock('wrong passphrase').catch((e) => e);
+  let settled = false;
+  const attempt = vault.unlock('wrong passphrase').catch((e) => e).finally(() => { settled = true; });
   // Abandon the page mid-try: what is stored already counts the try.
-  await new Promise((r) => setTimeout(r, 0));
-  const during = await read(await db(), ['meta'], (s) => s.meta.get('failures'));
+  let during;
+  while (!settled && !(during = await read(await db(), ['meta'], (s) => s.meta.get('failures')))?.count) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  assert.equal(settled, false, 'counted while the passphrase was still being derived');
   assert.equal(during.count, 1);
   assert.ok((await attempt) instanceof WrongPassphrase);
   await vault.unlock(PASS);

@@ -83,8 +83,8 @@ export function createShell(root, { onLock, onSyncNow }) {
     const s = state.sync;
     if (state.update) {
       const u = state.update;
-      const text = u.accepted && u.waitingForSave ? t('update.waiting_for_save')
-        : u.waitingForSave ? t('update.available_unsaved') : t('update.available');
+      let text = u.waitingForSave ? t('update.available_unsaved') : t('update.available');
+      if (u.accepted) text = u.waitingForSave ? t('update.waiting_for_save') : t('update.reloading');
       banners.append(h('div', { class: 'banner banner-update' },
         h('span', null, text),
         !u.accepted && h('button', { type: 'button', class: 'button button-small button-primary', onclick: u.onAccept },
