@@ -207,3 +207,32 @@ def test_the_form_follows_the_letter_and_the_page_tells_its_history(app, page, f
     expect(main).to_contain_text("Кошумча маалымат келди")  # the correction's reason, in the history
     expect(main).to_contain_text("Тарыхы бар кат, толукталды")
     expect(main).to_contain_text("№ 1")  # the official number has replaced the provisional mark
+
+
+def test_an_expired_token_asks_for_the_password_and_keeps_the_device(app, page, factory):
+    """401 on sync: the tablet asks for the password, re-authenticates as the same device, and sends."""
+    from sqlalchemy import select
+
+    from server.models import Device, utcnow
+
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(factory.school()))
+    _block_push(page)
+    tablet.register("Токен эскирген соң", full_name="Мээрим Алиева")
+    with app.app_context():
+        (device,) = db.session.scalars(select(Device)).all()
+        device_id = device.uuid
+        device.expires_at = utcnow()
+        db.session.commit()
+    page.unroute("**/api/v1/sync/push")
+    # The loop retrying the refused push meets the 401 by itself and asks for the password.
+    dialog = page.locator("dialog.relogin[open]")
+    expect(dialog).to_be_visible(timeout=30000)
+    dialog.locator("input[name=password]").fill(PASSWORD)
+    dialog.locator("button[type=submit]").click()
+    expect(dialog).to_have_count(0)
+    tablet.sync_now()
+    expect(page.locator("main")).to_contain_text("№ 1", timeout=15000)
+    assert tablet.marks() == ["1"]
+    with app.app_context():
+        assert [d.uuid for d in db.session.scalars(select(Device))] == [device_id]  # no second enrolment
