@@ -119,8 +119,8 @@ def test_a_conflicting_correction_waits_under_needs_attention_with_the_reason(ap
     page.unroute("**/api/v1/sync/pull**")
     tablet.sync_now()
     page.goto("/#/attention")
-    item = page.locator("main li")
-    expect(item).to_contain_text("Мазмуну толукталды", timeout=15000)  # the correction, kept with its reason
+    item = page.locator("main li", has_text="Мазмуну толукталды")  # the correction, kept with its reason
+    expect(item).to_be_visible(timeout=15000)
     expect(item).to_contain_text("2")  # and the server's current version, to redo it against
     page.goto("/#/settings")
     page.locator("button.segment[lang=en]").click()
