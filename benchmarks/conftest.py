@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.conftest import app, client, factory, instance, migrated  # noqa: F401 (fixtures)
+from tests.conftest import app, client, factory, instance, migrated, postgres_for_run  # noqa: F401 (fixtures)
 
 
 def measure(action: Callable[[], Any], rounds: int) -> float:
