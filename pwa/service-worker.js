@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2025-03-01.1';
+const VERSION = '2026-11-22.1';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -19,6 +19,7 @@ const SHELL = [
   '/locales/en.json',
   '/js/app.js',
   '/js/api.js',
+  '/js/calendar.js',
   '/js/chain.js',
   '/js/crypto.js',
   '/js/dom.js',

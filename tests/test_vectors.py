@@ -22,7 +22,7 @@ from sync.events import MAX_SAFE_INTEGER, EventType
 from sync.schemas import AmendedDataSchema, MutationSchema, RegisteredDataSchema, normalise
 
 VECTORS = Path(__file__).resolve().parent.parent / "sync" / "vectors"
-FILES = ("batch.json", "chain.json", "evolve.json", "mutations.json", "school_year.json")
+FILES = ("batch.json", "calendar.json", "chain.json", "evolve.json", "mutations.json", "school_year.json")
 
 
 def _refuse_constant(name: str) -> Any:

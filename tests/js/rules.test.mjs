@@ -8,7 +8,7 @@ import { GENESIS, canonicalBytes, chainHash } from '../../pwa/js/chain.js';
 
 const VECTORS = new URL('../../sync/vectors/', import.meta.url);
 const load = (name) => JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8'));
-const REPLAYED = ['batch.json', 'chain.json', 'evolve.json', 'mutations.json', 'school_year.json'];
+const REPLAYED = ['batch.json', 'calendar.json', 'chain.json', 'evolve.json', 'mutations.json', 'school_year.json'];
 
 test('every vector file is replayed here', () => {
   assert.deepEqual(readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort(), REPLAYED);
