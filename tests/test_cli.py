@@ -6,10 +6,7 @@ operator would use it: the printed id to create a user, the printed credentials 
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -22,8 +19,8 @@ from sqlalchemy import func, select
 from server.db import db
 from server.models import School, User
 from sync.events import Role
+from tests.operator import run_flask
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "trust-box-2024"
 
 
@@ -191,20 +188,12 @@ def test_seed_demo_on_non_empty_database_adds_nothing(app: Flask, runner: FlaskC
 
 def test_real_flask_command_line(instance: Path, app: Flask, client: FlaskClient) -> None:
     """``flask --app wsgi create-school`` / ``create-user --password-stdin`` as an operator types them."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
-    env["ISHENIM_INSTANCE"] = str(instance)
-    flask = [sys.executable, "-m", "flask", "--app", "wsgi"]
-
-    def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(  # noqa: S603 (our own interpreter and arguments)
-            [*flask, *args], cwd=ROOT, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
-        )
-
-    made = run("create-school", "--name", "Subprocess school")
+    made = run_flask(instance, "create-school", "--name", "Subprocess school")
     assert made.returncode == 0, made.stderr
     school_id = made.stdout.strip().splitlines()[-1]
     uuid.UUID(school_id)
-    user = run(
+    user = run_flask(
+        instance,
         "create-user", "--school", school_id, "--role", "commission", "--username", "cli-user",
         "--full-name", "Бактыгүл Тестова", "--password-stdin", stdin=PASSWORD + "\n",
     )  # fmt: skip

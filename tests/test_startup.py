@@ -5,10 +5,8 @@ letters already stored; make a new key only for a database that holds none.
 from __future__ import annotations
 
 import base64
-import os
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,8 +21,7 @@ from server.services.keys import StartupError
 from sync.client import SyncClient
 from tests.conftest import make_app
 from tests.factory import Factory, registration, test_client_transport
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.operator import run_python
 
 GARBAGE_KEYS = {
     "empty": b"",
@@ -241,17 +238,7 @@ def test_environment_key_on_empty_database_writes_no_file(
 
 def _import_wsgi(instance: Path) -> subprocess.CompletedProcess[str]:
     """``python -c "import wsgi"`` as gunicorn or ``flask --app wsgi`` would start it, on this instance."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
-    env["ISHENIM_INSTANCE"] = str(instance)  # DATABASE_URL, when set, passes through
-    return subprocess.run(
-        [sys.executable, "-c", "import wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_python(instance, "-c", "import wsgi")
 
 
 @pytest.mark.parametrize(

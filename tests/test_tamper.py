@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,8 +26,7 @@ from server.models import Appeal, DataKey, Device, Event, School, User
 from server.services import journal, keys
 from sync.client import Outbox
 from tests.factory import Factory, anonymous_registration, registration
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.operator import run_flask
 
 
 @dataclass
@@ -415,26 +411,12 @@ def test_unknown_key_id_raises(app: Flask, journal_of_two_schools: Journal) -> N
 
 def test_flask_verify_command_line(app: Flask, instance: Path, journal_of_two_schools: Journal) -> None:
     """``flask --app wsgi verify`` as an operator runs it: 0 on the intact journal, 1 naming the altered event."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
-    env["ISHENIM_INSTANCE"] = str(instance)
-
-    def run() -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "verify"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    intact = run()
+    intact = run_flask(instance, "verify")
     assert intact.returncode == 0, intact.stderr
     target = journal_of_two_schools.events[0][4]
     row = _row(app, Event, target)
     tamper(app, Event.__table__, row["id"], sealed=flip(row["sealed"]))
-    broken = run()
+    broken = run_flask(instance, "verify")
     assert broken.returncode == 1
     assert f"event {target}" in broken.stderr
     assert "Traceback" not in broken.stderr

@@ -173,9 +173,13 @@ def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Appeal:
     """Apply one validated mutation: rules, projection, event. Raises ``Refusal`` or ``Conflict``."""
     event_type: EventType = mutation["type"]
     appeal = find_appeal(school, mutation["appeal_id"])
-    elsewhere = appeal is None and db.session.scalar(select(Appeal.id).where(Appeal.uuid == mutation["appeal_id"]))
-    if elsewhere and event_type is EventType.APPEAL_REGISTERED:
-        # Another school's case: refused like any taken id; an amendment finds nothing (see below).
+    # Another school's case: a registration is refused like any taken id; an amendment simply finds nothing.
+    # (The order of the conditions keeps the extra query to registrations of new ids.)
+    if (
+        appeal is None
+        and event_type is EventType.APPEAL_REGISTERED
+        and db.session.scalar(select(Appeal.id).where(Appeal.uuid == mutation["appeal_id"])) is not None
+    ):
         raise rules.Refusal("appeal_exists", "An appeal with this id is registered already.")
     state = state_of(appeal, school) if appeal is not None else None
     new_state = rules.evolve(state, event_type, mutation["base_version"], mutation["data"], school_today(school))
