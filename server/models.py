@@ -157,9 +157,63 @@ class Appeal(Base):
     registered_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     change_no: Mapped[int] = mapped_column(BigInteger)
+    # Derived from the sealed case work and kept readable for deadlines and the monthly figures.
+    answered_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
 
     data_key: Mapped[DataKey] = relationship()
     school: Mapped[School] = relationship()
+
+
+class Opening(Base):
+    """An opening of the box by the working group: the act the director receives (regulation 003 §2.3-2.4)."""
+
+    __tablename__ = "openings"
+    __table_args__ = (
+        Index("ix_openings_school_change", "school_id", "change_no"),
+        Index("ix_openings_school_opened", "school_id", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # The act as recorded (members, letters counted, seal), except the remarks, which are sealed.
+    record: Mapped[dict[str, object]] = mapped_column(JSON)
+    remarks: Mapped[bytes] = mapped_column(LargeBinary)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    version: Mapped[int] = mapped_column(Integer)
+    change_no: Mapped[int] = mapped_column(BigInteger)
+
+    data_key: Mapped[DataKey] = relationship()
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    acknowledged_by: Mapped[User | None] = relationship(foreign_keys=[acknowledged_by_id])
+
+
+class Meeting(Base):
+    """A commission meeting (regulation 000: Fridays); its decisions are ``appeal.decided`` events."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        Index("ix_meetings_school_change", "school_id", "change_no"),
+        Index("ix_meetings_school_held", "school_id", "held_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    record: Mapped[dict[str, object]] = mapped_column(JSON)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+    change_no: Mapped[int] = mapped_column(BigInteger)
+
+    recorded_by: Mapped[User] = relationship()
 
 
 class Event(Base):
@@ -178,6 +232,8 @@ class Event(Base):
     position: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(40))
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+    # The opening or meeting an event is about (None for appeal events, which name ``appeal_id``).
+    subject: Mapped[UUID | None] = mapped_column(Uuid, index=True, default=None)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     seq: Mapped[int] = mapped_column(BigInteger)

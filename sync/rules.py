@@ -12,6 +12,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from sync.calendar import WorkCalendar
 from sync.events import AppealStatus, EventType
 from sync.schemas import RegisteredDataSchema, normalise
 
@@ -120,7 +121,7 @@ def register(state: dict[str, Any] | None, data: dict[str, Any], today: dt.date 
     if state is not None:
         raise Refusal("appeal_exists", "An appeal with this id is registered already.")
     _check_received_on(data["received_on"], today)
-    return {"status": AppealStatus.REGISTERED.value, "version": 1, "registration": data}
+    return {"status": AppealStatus.REGISTERED.value, "version": 1, "registration": data, "case": empty_case()}
 
 
 def _merge(registration: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -152,24 +153,281 @@ def amend(
     return {**state, "version": state["version"] + 1, "registration": merged}
 
 
+# ---- Case work: what happens to a letter after it is registered ------------------------------------------
+
+
+def empty_case() -> dict[str, Any]:
+    """The case work of a letter just registered: every list empty, nothing decided."""
+    return {"not_accepted": None, "decisions": [], "referrals": [], "answers": [], "measures": [], "closed": None}
+
+
+def _check_day(state: dict[str, Any], day_text: str, today: dt.date | None) -> None:
+    """A date of case work lies between the day the letter was received and today."""
+    if today is None:
+        return
+    day = dt.date.fromisoformat(day_text)
+    if day < dt.date.fromisoformat(state["registration"]["received_on"]):
+        raise Refusal("date_before_received", "Case work cannot be dated before the letter was received.")
+    if day > today + RECEIVED_ON_TOLERANCE:
+        raise Refusal("date_in_future", "Case work cannot be dated after today.")
+
+
+def _open_case(state: dict[str, Any] | None, base_version: int, *, after_closing: bool = False) -> dict[str, Any]:
+    """The state to work on, a copy; refuses a missing appeal, a stale version and a finished case."""
+    if state is None:
+        raise Refusal("appeal_not_found", "No such appeal in this school.")
+    if base_version != state["version"]:
+        raise Conflict(state["version"])
+    if state["status"] == AppealStatus.NOT_ACCEPTED:
+        raise Refusal("appeal_not_accepted", "A letter that was not accepted gets no case work.")
+    if state["status"] == AppealStatus.CLOSED and not after_closing:
+        raise Refusal("appeal_closed", "The case is closed.")
+    case = state.get("case") or empty_case()
+    copied = {key: [dict(item) for item in value] if isinstance(value, list) else value for key, value in case.items()}
+    return {**state, "version": state["version"] + 1, "case": copied}
+
+
+def _started(state: dict[str, Any]) -> dict[str, Any]:
+    """Case work moves a registered letter into progress; a later status (answered) stays."""
+    if state["status"] == AppealStatus.REGISTERED:
+        state["status"] = AppealStatus.IN_PROGRESS.value
+    return state
+
+
+def _numbered(items: list[dict[str, Any]], number: int, code: str) -> dict[str, Any]:
+    if not 1 <= number <= len(items):
+        raise Refusal(code, "No such entry in this case.")
+    return items[number - 1]
+
+
+def not_accept(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    if new["status"] != AppealStatus.REGISTERED:
+        raise Refusal("case_work_started", "A letter already worked on cannot be refused any more.")
+    _check_day(new, data["decided_on"], today)
+    new["status"] = AppealStatus.NOT_ACCEPTED.value
+    new["case"]["not_accepted"] = dict(data)
+    return new
+
+
+def decide(
+    state: dict[str, Any] | None,
+    base_version: int,
+    data: dict[str, Any],
+    today: dt.date | None,
+    meetings: dict[str, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    if today is not None:
+        meeting = (meetings or {}).get(data["meeting_id"])
+        if meeting is None:
+            raise Refusal("meeting_not_found", "The decision names a meeting this school has not recorded.")
+        _check_day(new, meeting["held_on"], today)
+    new["case"]["decisions"].append(dict(data))
+    return _started(new)
+
+
+def refer(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    _check_day(new, data["referred_on"], today)
+    new["case"]["referrals"].append({**data, "feedback": None})
+    return _started(new)
+
+
+def receive_feedback(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    # An authority often answers after the school has closed its part of the case.
+    new = _open_case(state, base_version, after_closing=True)
+    referral = _numbered(new["case"]["referrals"], data["referral_no"], "referral_not_found")
+    if referral["feedback"] is not None:
+        raise Refusal("feedback_recorded_already", "This referral's feedback is recorded already.")
+    _check_day(new, data["received_on"], today)
+    if data["received_on"] < referral["referred_on"]:
+        raise Refusal("date_before_referral", "Feedback cannot come before the referral.")
+    referral["feedback"] = {"received_on": data["received_on"], "text": data["text"]}
+    return new
+
+
+def answer(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    anonymous = new["registration"]["applicant"]["anonymous"]
+    if anonymous and data["way"] == "in_person":
+        raise Refusal("anonymous_in_person", "An anonymous letter is answered on the stand.")
+    if not anonymous and data["way"] == "stand":
+        raise Refusal("signed_on_stand", "A signed letter is answered in person, not on the stand.")
+    _check_day(new, data["answered_on"], today)
+    new["case"]["answers"].append({**data, "posted_on": None, "removed_on": None})
+    new["status"] = AppealStatus.ANSWERED.value
+    return new
+
+
+def post_notice(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version, after_closing=True)
+    notice = _numbered(new["case"]["answers"], data["answer_no"], "answer_not_found")
+    if notice["way"] != "stand":
+        raise Refusal("not_on_stand", "Only an answer given on the stand is posted.")
+    if notice["posted_on"] is not None:
+        raise Refusal("notice_posted_already", "This notice is posted already.")
+    _check_day(new, data["posted_on"], today)
+    if data["posted_on"] < notice["answered_on"]:
+        raise Refusal("date_before_answer", "A notice cannot be posted before the answer.")
+    notice["posted_on"] = data["posted_on"]
+    return new
+
+
+def remove_notice(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version, after_closing=True)
+    notice = _numbered(new["case"]["answers"], data["answer_no"], "answer_not_found")
+    if notice["posted_on"] is None:
+        raise Refusal("notice_not_posted", "The notice was never posted.")
+    if notice["removed_on"] is not None:
+        raise Refusal("notice_removed_already", "This notice is taken down already.")
+    _check_day(new, data["removed_on"], today)
+    if data["removed_on"] < notice["posted_on"]:
+        raise Refusal("date_before_posting", "A notice cannot come down before it went up.")
+    notice["removed_on"] = data["removed_on"]
+    return new
+
+
+def record_measure(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    _check_day(new, data["taken_on"], today)
+    new["case"]["measures"].append(dict(data))
+    return _started(new)
+
+
+def close(
+    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+) -> dict[str, Any]:
+    new = _open_case(state, base_version)
+    if new["status"] != AppealStatus.ANSWERED:
+        raise Refusal("not_answered", "A case is closed only after the letter was answered.")
+    _check_day(new, data["closed_on"], today)
+    new["status"] = AppealStatus.CLOSED.value
+    new["case"]["closed"] = dict(data)
+    return new
+
+
+# ---- Openings and meetings: records of their own, whose id is the id of the event that recorded them -----
+
+
+def _not_after_today(day: dt.date, today: dt.date | None) -> None:
+    if today is not None and day > today + RECEIVED_ON_TOLERANCE:
+        raise Refusal("date_in_future", "This cannot be dated after today.")
+
+
+def record_opening(state: dict[str, Any] | None, data: dict[str, Any], today: dt.date | None) -> dict[str, Any]:
+    if state is not None:
+        raise Refusal("record_exists", "A record with this id exists already.")
+    # The date as written on the act, in the offset the tablet gave: the school's own local date.
+    _not_after_today(dt.date.fromisoformat(data["opened_at"][:10]), today)
+    _refuse_repeated_members(data["members"])
+    return {"version": 1, "opening": data, "acknowledged": False}
+
+
+def acknowledge_opening(state: dict[str, Any] | None) -> dict[str, Any]:
+    if state is None:
+        raise Refusal("opening_not_found", "No such opening in this school.")
+    if state["acknowledged"]:
+        raise Refusal("acknowledged_already", "The director has acknowledged this act already.")
+    return {**state, "version": state["version"] + 1, "acknowledged": True}
+
+
+def _refuse_repeated_members(members: list[dict[str, Any]]) -> None:
+    names = [" ".join(member["name"].split()).casefold() for member in members]
+    if len(set(names)) != len(names):
+        raise Refusal("member_listed_twice", "A member is listed twice.")
+
+
+def record_meeting(
+    state: dict[str, Any] | None, data: dict[str, Any], today: dt.date | None, quorum: int | None
+) -> dict[str, Any]:
+    if state is not None:
+        raise Refusal("record_exists", "A record with this id exists already.")
+    present = data["members_present"]
+    _refuse_repeated_members(present)
+    if today is not None:  # replaying history: a meeting that had its quorum then keeps it
+        _not_after_today(dt.date.fromisoformat(data["held_on"]), today)
+        if not all(member["confirmed"] for member in present):
+            raise Refusal("member_not_confirmed", "Every member present confirms the minutes.")
+        if quorum is not None and len(present) < quorum:
+            raise Refusal("no_quorum", "Fewer members are present than the school's quorum.")
+    return {"version": 1, "meeting": data}
+
+
+# ---- Deadlines -------------------------------------------------------------------------------------------
+
+
+def due_on(status: str, received_on: dt.date, calendar: WorkCalendar, due_in: int) -> dt.date | None:
+    """The day the answer is due; None for a letter not accepted, which has no deadline."""
+    if status == AppealStatus.NOT_ACCEPTED:
+        return None
+    return calendar.due_on(received_on, due_in)
+
+
+def answered_on(state: dict[str, Any]) -> dt.date | None:
+    """The day of the first answer (an invitation to talk answers the letter too), or None."""
+    answers = (state.get("case") or empty_case())["answers"]
+    return dt.date.fromisoformat(answers[0]["answered_on"]) if answers else None
+
+
+# ---- One event -------------------------------------------------------------------------------------------
+
+CASE_RULES = {
+    EventType.APPEAL_NOT_ACCEPTED: not_accept,
+    EventType.APPEAL_REFERRED: refer,
+    EventType.APPEAL_FEEDBACK_RECEIVED: receive_feedback,
+    EventType.APPEAL_ANSWERED: answer,
+    EventType.APPEAL_NOTICE_POSTED: post_notice,
+    EventType.APPEAL_NOTICE_REMOVED: remove_notice,
+    EventType.APPEAL_MEASURE_RECORDED: record_measure,
+    EventType.APPEAL_CLOSED: close,
+}
+
+
 def evolve(
     state: dict[str, Any] | None,
     event_type: EventType,
     base_version: int | None,
     data: dict[str, Any],
     today: dt.date | None,
+    context: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The case after one event, or ``Refusal``/``Conflict``.
+    """The record (an appeal, an opening or a meeting) after one event, or ``Refusal``/``Conflict``.
 
-    ``today`` is the school's local date, or None when replaying events that were accepted already.
+    ``today`` is the school's local date, or None when replaying events that were accepted already (then
+    checks against today and the school's other records are skipped). ``context`` holds what a rule needs
+    from outside the record: ``quorum`` (the school's setting) and ``meetings`` (recorded meetings by id).
     """
+    context = context or {}
     try:
         event_type = EventType(event_type)  # a plain string from storage works as well as the enum
     except ValueError:
         raise Refusal("unknown_event", f"No rule for {event_type}.") from None
     if event_type is EventType.APPEAL_REGISTERED:
         return register(state, data, today)
+    if event_type is EventType.OPENING_RECORDED:
+        return record_opening(state, data, today)
+    if event_type is EventType.OPENING_ACKNOWLEDGED:
+        return acknowledge_opening(state)
+    if event_type is EventType.MEETING_RECORDED:
+        return record_meeting(state, data, today, context.get("quorum"))
+    assert base_version is not None  # the wire schema requires it for every event that changes an appeal
     if event_type is EventType.APPEAL_AMENDED:
-        assert base_version is not None  # the wire schema requires it for versioned events
         return amend(state, base_version, data, today)
-    raise Refusal("unknown_event", f"No rule for {event_type}.")
+    if event_type is EventType.APPEAL_DECIDED:
+        return decide(state, base_version, data, today, context.get("meetings"))
+    return CASE_RULES[event_type](state, base_version, data, today)

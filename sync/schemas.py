@@ -15,14 +15,19 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 from sync.events import (
+    ANSWER_KINDS,
+    ANSWER_WAYS,
     APPLICANT_ROLES,
+    AUTHORITIES,
     CATEGORIES,
     DEFAULT_PULL_LIMIT,
     MAX_MUTATIONS_PER_PUSH,
     MAX_PULL_LIMIT,
     MAX_SAFE_INTEGER,
+    MEASURE_KINDS,
     RECEIPT_ALPHABET,
     RECEIPT_CODE_LENGTH,
+    SEAL_STATES,
     EventType,
     Role,
 )
@@ -189,13 +194,149 @@ class AmendedDataSchema(Schema):
             raise ValidationError({"changes": ["A correction changes at least one field."]})
 
 
+def _required_text(max_length: int) -> SafeString:
+    return SafeString(required=True, validate=[validate.Length(min=1, max=max_length), NOT_BLANK])
+
+
+def _one_of(values: tuple[str, ...]) -> fields.String:
+    return fields.String(required=True, validate=validate.OneOf(values))
+
+
+class WireMoment(fields.AwareDateTime):
+    """A moment in ISO 8601 with its offset (``2025-03-14T08:05:00+06:00``); a naive time is refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+
+class PersonSchema(Schema):
+    """A member of staff as the papers name them: the name and the position."""
+
+    name = _required_text(200)
+    position = _required_text(200)
+
+
+class NotAcceptedDataSchema(Schema):
+    """``appeal.not_accepted`` (regulation 003 §3.3): the letter keeps its number, gets no case work."""
+
+    decided_on = WireDate(required=True)
+    reason = _required_text(2000)
+
+
+class DecidedDataSchema(Schema):
+    """``appeal.decided``: the commission's decision at a meeting and the competent official assigned."""
+
+    meeting_id = WireUUID(required=True)
+    decision = _required_text(4000)
+    official = fields.Nested(PersonSchema, required=True)
+    measures_planned = _text(4000, allow_none=True, load_default=None)
+
+
+class ReferredDataSchema(Schema):
+    """``appeal.referred`` (regulation 003 §3.4): passed to the competent authorities."""
+
+    referred_on = WireDate(required=True)
+    authority = _one_of(AUTHORITIES)
+    outgoing_no = _text(50, allow_none=True, load_default=None)
+    contact = _text(200, allow_none=True, load_default=None)
+    note = _text(2000, allow_none=True, load_default=None)
+
+
+class FeedbackReceivedDataSchema(Schema):
+    """``appeal.feedback_received``: what the authority of referral number ``referral_no`` answered."""
+
+    referral_no = _int(1, 100, required=True)
+    received_on = WireDate(required=True)
+    text = _required_text(4000)
+
+
+class AnsweredDataSchema(Schema):
+    """``appeal.answered``: in person for a signed letter, on the stand for an anonymous one."""
+
+    answered_on = WireDate(required=True)
+    way = _one_of(ANSWER_WAYS)
+    kind = _one_of(ANSWER_KINDS)
+    text = _text(4000, allow_none=True, load_default=None)
+
+    @validates_schema
+    def _answer_has_text(self, data: dict[str, Any], **_: Any) -> None:
+        # The invitation's words are fixed and printed in the reader's language; an answer proper has its own.
+        if data["kind"] == "answer" and not (data.get("text") or "").strip():
+            raise ValidationError({"text": ["An answer needs its text."]})
+
+
+class NoticePostedDataSchema(Schema):
+    answer_no = _int(1, 100, required=True)
+    posted_on = WireDate(required=True)
+
+
+class NoticeRemovedDataSchema(Schema):
+    answer_no = _int(1, 100, required=True)
+    removed_on = WireDate(required=True)
+
+
+class MeasureRecordedDataSchema(Schema):
+    """``appeal.measure_recorded``: what was done, by whom and when, including moral or material help."""
+
+    taken_on = WireDate(required=True)
+    kind = _one_of(MEASURE_KINDS)
+    description = _required_text(4000)
+    taken_by = _required_text(200)
+
+
+class ClosedDataSchema(Schema):
+    closed_on = WireDate(required=True)
+    outcome = _text(2000, allow_none=True, load_default=None)
+
+
+class OpeningRecordedDataSchema(Schema):
+    """``opening.recorded``: the act of opening the box (regulation 003 §2.3). The event's id is the opening's."""
+
+    opened_at = WireMoment(required=True)
+    members = fields.List(fields.Nested(PersonSchema), required=True, validate=validate.Length(min=1, max=10))
+    letters_count = _int(0, 10000, required=True)
+    seal = _one_of(SEAL_STATES)
+    remarks = _text(2000, allow_none=True, load_default=None)
+
+
+class OpeningAcknowledgedDataSchema(Schema):
+    """``opening.acknowledged``: the director has received the act (regulation 003 §2.4)."""
+
+    opening_id = WireUUID(required=True)
+
+
+class PresentMemberSchema(PersonSchema):
+    confirmed = _strict_bool(required=True)
+
+
+class MeetingRecordedDataSchema(Schema):
+    """``meeting.recorded``: a commission meeting; the event's id is the meeting's, decisions refer to it."""
+
+    held_on = WireDate(required=True)
+    members_present = fields.List(
+        fields.Nested(PresentMemberSchema), required=True, validate=validate.Length(min=1, max=10)
+    )
+
+
 DATA_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.APPEAL_REGISTERED: RegisteredDataSchema,
     EventType.APPEAL_AMENDED: AmendedDataSchema,
+    EventType.APPEAL_NOT_ACCEPTED: NotAcceptedDataSchema,
+    EventType.APPEAL_DECIDED: DecidedDataSchema,
+    EventType.APPEAL_REFERRED: ReferredDataSchema,
+    EventType.APPEAL_FEEDBACK_RECEIVED: FeedbackReceivedDataSchema,
+    EventType.APPEAL_ANSWERED: AnsweredDataSchema,
+    EventType.APPEAL_NOTICE_POSTED: NoticePostedDataSchema,
+    EventType.APPEAL_NOTICE_REMOVED: NoticeRemovedDataSchema,
+    EventType.APPEAL_MEASURE_RECORDED: MeasureRecordedDataSchema,
+    EventType.APPEAL_CLOSED: ClosedDataSchema,
+    EventType.OPENING_RECORDED: OpeningRecordedDataSchema,
+    EventType.OPENING_ACKNOWLEDGED: OpeningAcknowledgedDataSchema,
+    EventType.MEETING_RECORDED: MeetingRecordedDataSchema,
 }
 
 # Events that change an existing appeal and so must name the version they were made against.
-VERSIONED = frozenset({EventType.APPEAL_AMENDED})
+VERSIONED = frozenset(t for t in EventType if t.entity == "appeal" and t is not EventType.APPEAL_REGISTERED)
 
 
 def normalise(schema: Schema, raw: Any) -> dict[str, Any]:
@@ -208,9 +349,17 @@ class MutationSchema(Schema):
     seq = _int(1, MAX_SAFE_INTEGER, required=True)
     id = WireUUID(required=True)
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in EventType]))
-    appeal_id = WireUUID(required=True)
+    appeal_id = WireUUID(allow_none=True, load_default=None)
     base_version = _int(0, MAX_SAFE_INTEGER, allow_none=True, load_default=None)
     data = fields.Dict(keys=fields.String(), required=True)
+
+    @validates_schema
+    def _appeal_fits_type(self, data: dict[str, Any], **_: Any) -> None:
+        about_appeal = EventType(data["type"]).entity == "appeal"
+        if about_appeal and data["appeal_id"] is None:
+            raise ValidationError({"appeal_id": ["This event concerns an appeal; name it."]})
+        if not about_appeal and data["appeal_id"] is not None:
+            raise ValidationError({"appeal_id": ["This event is not about an appeal; its id is the event's own."]})
 
     @validates_schema
     def _version_fits_type(self, data: dict[str, Any], **_: Any) -> None:
@@ -218,7 +367,7 @@ class MutationSchema(Schema):
         if versioned and data["base_version"] is None:
             raise ValidationError({"base_version": ["This event needs the version it was made against."]})
         if not versioned and data["base_version"] is not None:
-            raise ValidationError({"base_version": ["This event starts a case; it has no base version."]})
+            raise ValidationError({"base_version": ["Only an event that changes an appeal has a base version."]})
 
     @post_load
     def _load_data(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -269,10 +418,24 @@ class TrustPhoneSchema(Schema):
 
 
 class SchoolSettingsSchema(Schema):
-    """A school's settings that the tablets keep offline; missing keys take their defaults."""
+    """A school's settings that the tablets keep offline; missing keys take their defaults.
+
+    The defaults are the regulations' own figures: answers in 5 working days (000), a three-person
+    commission on Fridays (000), collection every week (000), an act at least every month (003).
+    """
 
     idle_lock_minutes = _int(1, 120, load_default=10)
     trust_phones = fields.List(fields.Nested(TrustPhoneSchema), load_default=list, validate=validate.Length(max=10))
+    week = fields.Integer(strict=True, load_default=5, validate=validate.OneOf([5, 6]))
+    due_in_days = _int(1, 30, load_default=5)
+    days_off = fields.List(WireDate(), load_default=list, validate=validate.Length(max=400))
+    working_days = fields.List(WireDate(), load_default=list, validate=validate.Length(max=400))
+    commission_day = _int(0, 6, load_default=4)  # Monday is 0: Friday
+    quorum = _int(1, 10, load_default=3)
+    commission_members = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
+    working_group = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
+    collection_every_days = _int(1, 60, load_default=7)
+    act_every_days = _int(1, 92, load_default=31)
 
 
 class SchoolSchema(SchoolSettingsSchema):
@@ -306,6 +469,7 @@ class AppealContentsSchema(Schema):
     summary = fields.String(required=True)
     text = fields.String(allow_none=True)
     receipt_code = fields.String(allow_none=True)
+    case = fields.Dict(required=True, metadata={"description": "The case work (sync.rules.empty_case's shape)."})
 
 
 class HistoryEntrySchema(Schema):
@@ -335,14 +499,69 @@ class AppealChangeSchema(Schema):
     applicant_role = fields.String(required=True)
     registered_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    due_on = WireDate(allow_none=True, required=True)
+    answered_on = WireDate(allow_none=True, required=True)
+    closed_on = WireDate(allow_none=True, required=True)
     contents = fields.Nested(AppealContentsSchema)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
 
 
+class OpeningChangeSchema(Schema):
+    entity = fields.Constant("opening", required=True)
+    change_no = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    opened_at = fields.String(required=True)
+    members = fields.List(fields.Nested(PersonSchema), required=True)
+    letters_count = fields.Integer(required=True)
+    seal = fields.String(required=True)
+    remarks = fields.String(allow_none=True, required=True)
+    recorded_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True)
+    acknowledged_at = fields.DateTime(allow_none=True, required=True)
+    acknowledged_by = fields.String(allow_none=True, required=True)
+
+
+class MeetingChangeSchema(Schema):
+    entity = fields.Constant("meeting", required=True)
+    change_no = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    held_on = fields.String(required=True)
+    members_present = fields.List(fields.Nested(PresentMemberSchema), required=True)
+    recorded_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True)
+
+
+CHANGE_SCHEMAS: dict[str, type[Schema]] = {
+    "appeal": AppealChangeSchema,
+    "opening": OpeningChangeSchema,
+    "meeting": MeetingChangeSchema,
+}
+
+
+class ChangeField(fields.Field[dict[str, Any]]):
+    """One changed record, dumped by the schema of its ``entity``: appeal, opening or meeting."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return CHANGE_SCHEMAS[value["entity"]]().dump(value)
+
+
+class CalendarSchema(Schema):
+    """The school's working-day calendar (``sync.calendar.WorkCalendar.to_json``) and its answer period."""
+
+    week = fields.Integer(required=True)
+    holidays = fields.List(fields.String(), required=True)
+    days_off = fields.List(fields.String(), required=True)
+    working_days = fields.List(fields.String(), required=True)
+    due_in_days = fields.Integer(required=True)
+
+
 class PullResponseSchema(Schema):
-    changes = fields.List(fields.Nested(AppealChangeSchema), required=True)
+    changes = fields.List(ChangeField(), required=True)
     cursor = fields.Integer(required=True)
     has_more = fields.Boolean(required=True)
+    calendar = fields.Nested(CalendarSchema, required=True)
 
 
 class TokenRequestSchema(Schema):

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from server.db import db
 from server.models import Device, Event, School
 from server.services import journal, keys
+from sync import rules
 from sync.client import Outbox, SyncClient
 from sync.events import RECEIPT_ALPHABET
 from tests.factory import Factory, anonymous_registration, registration
@@ -210,7 +211,8 @@ class Letters:
     @staticmethod
     def _contents(data: dict[str, Any]) -> dict[str, Any]:
         applicant = {k: data["applicant"][k] for k in ("full_name", "age", "grade", "address", "phone")}
-        return {"applicant": applicant, **{k: data[k] for k in ("summary", "text", "receipt_code")}}
+        fields = {k: data[k] for k in ("summary", "text", "receipt_code")}
+        return {"applicant": applicant, **fields, "case": rules.empty_case()}
 
 
 def write_letters(factory: Factory, school: School) -> Letters:

@@ -29,7 +29,18 @@ from tests.factory import PASSWORD, Factory
 from tests.storage import stored_values
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
-TABLES = {"schools", "users", "devices", "data_keys", "appeals", "events", "receipts", "serial_counters"}
+TABLES = {
+    "schools",
+    "users",
+    "devices",
+    "data_keys",
+    "appeals",
+    "events",
+    "receipts",
+    "serial_counters",
+    "openings",
+    "meetings",
+}
 
 
 def _found(app: Flask, needle: str) -> list[tuple[str, str]]:

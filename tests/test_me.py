@@ -20,6 +20,18 @@ def test_me_gives_the_user_device_and_default_settings(factory):
         "name": "School No. 5",
         "idle_lock_minutes": 10,
         "trust_phones": [],
+        # The regulations' own figures: five working days, a commission of three on Fridays, weekly
+        # collection, an act at least monthly.
+        "week": 5,
+        "due_in_days": 5,
+        "days_off": [],
+        "working_days": [],
+        "commission_day": 4,
+        "quorum": 3,
+        "commission_members": [],
+        "working_group": [],
+        "collection_every_days": 7,
+        "act_every_days": 31,
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from sync import rules
 from sync.client import Outbox, SyncClient, SyncError
 from sync.events import Role
 from tests.factory import registration
@@ -62,7 +63,7 @@ def test_pull_paginates_by_cursor_without_gaps_or_repeats(factory):
 
     # Past the end: an empty page that keeps the cursor.
     end = result[-1]["cursor"]
-    assert device.pull(end, 2) == {"changes": [], "cursor": end, "has_more": False}
+    assert device.pull(end, 2) == {"changes": [], "cursor": end, "has_more": False, "calendar": result[0]["calendar"]}
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5, 6, 500])
@@ -160,6 +161,7 @@ def expected_contents(data: dict[str, Any]) -> dict[str, Any]:
         "summary": data["summary"],
         "text": data["text"],
         "receipt_code": data["receipt_code"],
+        "case": rules.empty_case(),
     }
 
 

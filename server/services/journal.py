@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,14 +18,32 @@ from sqlalchemy import select
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, School, SerialCounter, utcnow
-from server.services import keys
+from server.models import Appeal, Event, Meeting, Opening, School, SerialCounter, utcnow
+from server.services import keys, schools
 from server.services.accounts import Actor
 from sync import rules
 from sync.chain import chain_hash
 from sync.events import EventType
 
 CONTENTS_FIELD = "contents"
+REMARKS_FIELD = "remarks"
+
+# The fields of each case event that stay readable in the journal: dates, choices from closed lists and
+# numbers, which the deadlines and the monthly figures count. Everything else an event carries is sealed.
+PUBLIC_FIELDS: dict[EventType, tuple[str, ...]] = {
+    EventType.APPEAL_NOT_ACCEPTED: ("decided_on",),
+    EventType.APPEAL_DECIDED: ("meeting_id",),
+    EventType.APPEAL_REFERRED: ("referred_on", "authority"),
+    EventType.APPEAL_FEEDBACK_RECEIVED: ("referral_no", "received_on"),
+    EventType.APPEAL_ANSWERED: ("answered_on", "way", "kind"),
+    EventType.APPEAL_NOTICE_POSTED: ("answer_no", "posted_on"),
+    EventType.APPEAL_NOTICE_REMOVED: ("answer_no", "removed_on"),
+    EventType.APPEAL_MEASURE_RECORDED: ("taken_on", "kind"),
+    EventType.APPEAL_CLOSED: ("closed_on",),
+    EventType.OPENING_RECORDED: ("opened_at", "members", "letters_count", "seal"),
+    EventType.OPENING_ACKNOWLEDGED: ("opening_id",),
+    EventType.MEETING_RECORDED: ("held_on", "members_present"),
+}
 
 
 def lock_school(school_id: int) -> School:
@@ -59,7 +78,7 @@ def _utc_text(moment: dt.datetime) -> str:
 
 def chain_record(event: Event, school: School) -> dict[str, Any]:
     """What the hash chain covers: every stored column of the event, ciphertext included."""
-    return {
+    record: dict[str, Any] = {
         "v": 1,
         "school": str(school.uuid),
         "position": event.position,
@@ -73,6 +92,9 @@ def chain_record(event: Event, school: School) -> dict[str, Any]:
         "meta": event.meta,
         "sealed": base64.b64encode(event.sealed).decode() if event.sealed is not None else None,
     }
+    if event.subject is not None:  # an opening or a meeting; appeal events keep their original record
+        record["subject"] = str(event.subject)
+    return record
 
 
 def event_field(event_id: uuid.UUID) -> str:
@@ -91,6 +113,7 @@ def row_meta(appeal: Appeal) -> dict[str, Any]:
 
 
 def open_contents(appeal: Appeal, school: School, data_key: bytes | None = None) -> dict[str, Any]:
+    """The sealed part of a journal row: the registration's confidential fields and the case work."""
     key = data_key if data_key is not None else keys.open_data_key(appeal.data_key, school)
     contents: dict[str, Any] = crypto.open_json(
         key, appeal.contents, str(school.uuid), str(appeal.uuid), CONTENTS_FIELD
@@ -98,10 +121,12 @@ def open_contents(appeal: Appeal, school: School, data_key: bytes | None = None)
     return contents
 
 
-def state_of(appeal: Appeal, school: School) -> dict[str, Any]:
+def state_of(appeal: Appeal, school: School, data_key: bytes | None = None) -> dict[str, Any]:
     """The case as the rules see it, decrypted."""
-    registration = rules.join_registration(row_meta(appeal), open_contents(appeal, school))
-    return {"status": appeal.status, "version": appeal.version, "registration": registration}
+    contents = open_contents(appeal, school, data_key)
+    case = contents.pop("case")
+    registration = rules.join_registration(row_meta(appeal), contents)
+    return {"status": appeal.status, "version": appeal.version, "registration": registration, "case": case}
 
 
 def _write_projection(appeal: Appeal, school: School, data_key: bytes, state: dict[str, Any], now: dt.datetime) -> None:
@@ -112,51 +137,89 @@ def _write_projection(appeal: Appeal, school: School, data_key: bytes, state: di
     appeal.urgent = meta["urgent"]
     appeal.anonymous = meta["anonymous"]
     appeal.applicant_role = meta["applicant_role"]
-    appeal.contents = crypto.seal_json(data_key, contents, str(school.uuid), str(appeal.uuid), CONTENTS_FIELD)
+    sealed = {**contents, "case": state["case"]}
+    appeal.contents = crypto.seal_json(data_key, sealed, str(school.uuid), str(appeal.uuid), CONTENTS_FIELD)
     appeal.status = state["status"]
     appeal.version = state["version"]
+    appeal.answered_on = rules.answered_on(state)
+    closed = state["case"]["closed"]
+    appeal.closed_on = dt.date.fromisoformat(closed["closed_on"]) if closed else None
     appeal.updated_at = now
     appeal.change_no = next_change_no(school)
 
 
-def _event_parts(mutation: dict[str, Any], appeal: Appeal) -> tuple[dict[str, Any], Any]:
-    """Split an event's data into what stays readable (metadata) and what is sealed."""
+def _event_parts(mutation: dict[str, Any], appeal: Appeal | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Split an event's data into what stays readable (metadata) and what is sealed (None: nothing)."""
+    event_type: EventType = mutation["type"]
     data = mutation["data"]
-    if mutation["type"] is EventType.APPEAL_REGISTERED:
+    if event_type is EventType.APPEAL_REGISTERED:
+        assert appeal is not None
         meta, contents = rules.split_registration(data)
         # The number is written into the chain, as ink on the paper page: swapping two is detectable.
         return {**meta, "serial_no": appeal.serial_no, "school_year": appeal.school_year}, contents
-    changes = data["changes"]
-    fields = sorted([k for k in changes if k != "applicant"] + [f"applicant.{k}" for k in changes.get("applicant", {})])
-    return {"base_version": mutation["base_version"], "fields": fields}, data
+    if event_type is EventType.APPEAL_AMENDED:
+        changes = data["changes"]
+        fields = sorted(
+            [k for k in changes if k != "applicant"] + [f"applicant.{k}" for k in changes.get("applicant", {})]
+        )
+        return {"base_version": mutation["base_version"], "fields": fields}, data
+    public = PUBLIC_FIELDS[event_type]
+    meta = {key: data[key] for key in public}
+    if mutation["base_version"] is not None:
+        meta["base_version"] = mutation["base_version"]
+    secret = {key: value for key, value in data.items() if key not in public}
+    return meta, secret or None
 
 
-def event_data(event: Event, school: School, data_key: bytes) -> dict[str, Any]:
+def event_record_id(event: Event) -> str:
+    """The record whose data key seals the event: its appeal, or the opening or meeting it is about."""
+    return str(event.appeal.uuid if event.appeal is not None else event.subject)
+
+
+def event_data(event: Event, school: School, data_key: bytes | None) -> dict[str, Any]:
     """The inverse of ``_event_parts``: an event's data as it came over the wire."""
-    assert event.appeal is not None and event.sealed is not None  # every event so far concerns an appeal
-    sealed = crypto.open_json(data_key, event.sealed, str(school.uuid), str(event.appeal.uuid), event_field(event.uuid))
+    sealed: dict[str, Any] = {}
+    if event.sealed is not None:
+        assert data_key is not None
+        sealed = crypto.open_json(
+            data_key, event.sealed, str(school.uuid), event_record_id(event), event_field(event.uuid)
+        )
     if event.type == EventType.APPEAL_REGISTERED:
         return rules.join_registration(event.meta, sealed)
-    result: dict[str, Any] = sealed
-    return result
+    if event.type == EventType.APPEAL_AMENDED:
+        return sealed
+    return {**{k: v for k, v in event.meta.items() if k != "base_version"}, **sealed}
 
 
 def _append_event(
-    school: School, actor: Actor, mutation: dict[str, Any], appeal: Appeal, data_key: bytes, now: dt.datetime
+    school: School,
+    actor: Actor,
+    mutation: dict[str, Any],
+    now: dt.datetime,
+    *,
+    appeal: Appeal | None = None,
+    subject: uuid.UUID | None = None,
+    data_key: bytes | None = None,
 ) -> Event:
     meta, secret = _event_parts(mutation, appeal)
+    record_id = str(appeal.uuid if appeal is not None else subject)
+    sealed = None
+    if secret is not None:
+        assert data_key is not None
+        sealed = crypto.seal_json(data_key, secret, str(school.uuid), record_id, event_field(mutation["id"]))
     event = Event(
         uuid=mutation["id"],
         school_id=school.id,
         position=school.chain_length + 1,
         type=mutation["type"].value,
         appeal=appeal,
+        subject=subject,
         device=actor.device,
         user=actor.user,
         seq=mutation["seq"],
         recorded_at=now,
         meta=meta,
-        sealed=crypto.seal_json(data_key, secret, str(school.uuid), str(appeal.uuid), event_field(mutation["id"])),
+        sealed=sealed,
         prev_hash=school.chain_head,
     )
     event.hash = chain_hash(event.prev_hash, chain_record(event, school))
@@ -169,11 +232,42 @@ def find_appeal(school: School, appeal_id: uuid.UUID) -> Appeal | None:
     return db.session.scalar(select(Appeal).where(Appeal.uuid == appeal_id, Appeal.school_id == school.id))
 
 
-def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Appeal:
-    """Apply one validated mutation: rules, projection, event. Raises ``Refusal`` or ``Conflict``."""
+def find_opening(school: School, opening_id: uuid.UUID) -> Opening | None:
+    return db.session.scalar(select(Opening).where(Opening.uuid == opening_id, Opening.school_id == school.id))
+
+
+def find_meeting(school: School, meeting_id: uuid.UUID) -> Meeting | None:
+    return db.session.scalar(select(Meeting).where(Meeting.uuid == meeting_id, Meeting.school_id == school.id))
+
+
+def opening_state(opening: Opening, school: School, data_key: bytes | None = None) -> dict[str, Any]:
+    key = data_key if data_key is not None else keys.open_data_key(opening.data_key, school)
+    remarks = crypto.open_json(key, opening.remarks, str(school.uuid), str(opening.uuid), REMARKS_FIELD)
+    return {
+        "version": opening.version,
+        "opening": {**opening.record, REMARKS_FIELD: remarks},
+        "acknowledged": opening.acknowledged_at is not None,
+    }
+
+
+def meeting_state(meeting: Meeting) -> dict[str, Any]:
+    return {"version": meeting.version, "meeting": meeting.record}
+
+
+def _context(school: School, mutation: dict[str, Any]) -> dict[str, Any]:
+    """What the rules need from outside the record: the school's quorum, the meeting a decision names."""
+    if mutation["type"] is EventType.MEETING_RECORDED:
+        return {"quorum": schools.settings_of(school)["quorum"]}
+    if mutation["type"] is EventType.APPEAL_DECIDED:
+        meeting = find_meeting(school, uuid.UUID(mutation["data"]["meeting_id"]))
+        return {"meetings": {str(meeting.uuid): meeting.record} if meeting else {}}
+    return {}
+
+
+def _record_appeal(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date) -> Appeal:
     event_type: EventType = mutation["type"]
     appeal = find_appeal(school, mutation["appeal_id"])
-    # Another school's case: a registration is refused like any taken id; an amendment simply finds nothing.
+    # Another school's case: a registration is refused like any taken id; other events simply find nothing.
     # (The order of the conditions keeps the extra query to registrations of new ids.)
     if (
         appeal is None
@@ -181,8 +275,11 @@ def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Appeal:
         and db.session.scalar(select(Appeal.id).where(Appeal.uuid == mutation["appeal_id"])) is not None
     ):
         raise rules.Refusal("appeal_exists", "An appeal with this id is registered already.")
-    state = state_of(appeal, school) if appeal is not None else None
-    new_state = rules.evolve(state, event_type, mutation["base_version"], mutation["data"], school_today(school))
+    data_key = keys.open_data_key(appeal.data_key, school) if appeal is not None else None
+    state = state_of(appeal, school, data_key) if appeal is not None else None
+    new_state = rules.evolve(
+        state, event_type, mutation["base_version"], mutation["data"], today, _context(school, mutation)
+    )
     now = utcnow()
     if appeal is None:
         key_row, data_key = keys.create_data_key(school, mutation["appeal_id"])
@@ -197,50 +294,77 @@ def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Appeal:
             registered_at=now,
         )
         db.session.add(appeal)
-    else:
-        data_key = keys.open_data_key(appeal.data_key, school)
+    assert data_key is not None
     _write_projection(appeal, school, data_key, new_state, now)
-    _append_event(school, actor, mutation, appeal, data_key, now)
-    db.session.flush()
+    _append_event(school, actor, mutation, now, appeal=appeal, data_key=data_key)
     return appeal
 
 
-def history_entry(event: Event, school: School, data_key: bytes | None) -> dict[str, Any]:
-    """One line of an appeal's history; with a data key (a reader of contents) it includes the reason."""
-    fields = event.meta.get("fields", [])
-    entry: dict[str, Any] = {
-        "id": event.uuid,
-        "type": event.type,
-        "recorded_at": event.recorded_at,
-        "by": event.user.full_name,
-        "fields_changed": list(fields) if isinstance(fields, list) else [],
-    }
-    if data_key is not None:
-        entry["reason"] = event_data(event, school, data_key).get("reason")
-    return entry
+def _record_opening(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date) -> Opening:
+    now = utcnow()
+    if mutation["type"] is EventType.OPENING_RECORDED:
+        state = rules.evolve(None, mutation["type"], None, mutation["data"], today)
+        data = state["opening"]
+        key_row, data_key = keys.create_data_key(school, mutation["id"])
+        opening = Opening(
+            uuid=mutation["id"],
+            school_id=school.id,
+            data_key=key_row,
+            opened_at=dt.datetime.fromisoformat(data["opened_at"]),
+            record={k: v for k, v in data.items() if k != REMARKS_FIELD},
+            remarks=crypto.seal_json(
+                data_key, data[REMARKS_FIELD], str(school.uuid), str(mutation["id"]), REMARKS_FIELD
+            ),
+            recorded_by_id=actor.user.id,
+            recorded_at=now,
+            version=state["version"],
+            change_no=next_change_no(school),
+        )
+        db.session.add(opening)
+        _append_event(school, actor, mutation, now, subject=opening.uuid, data_key=data_key)
+        return opening
+    found = find_opening(school, uuid.UUID(mutation["data"]["opening_id"]))
+    state = rules.evolve(
+        opening_state(found, school) if found else None, mutation["type"], None, mutation["data"], today
+    )
+    assert found is not None  # the rules refuse an opening that is not there
+    found.version = state["version"]
+    found.acknowledged_at, found.acknowledged_by_id = now, actor.user.id
+    found.change_no = next_change_no(school)
+    _append_event(school, actor, mutation, now, subject=found.uuid)
+    return found
 
 
-def appeal_change(appeal: Appeal, school: School, with_contents: bool, events: list[Event]) -> dict[str, Any]:
-    """An appeal as the pull carries it, with its history; contents only for a reader allowed to see letters."""
-    change: dict[str, Any] = {
-        "entity": "appeal",
-        "change_no": appeal.change_no,
-        "id": appeal.uuid,
-        "serial_no": appeal.serial_no,
-        "school_year": appeal.school_year,
-        "version": appeal.version,
-        "status": appeal.status,
-        "registered_at": appeal.registered_at,
-        "updated_at": appeal.updated_at,
-        "received_on": appeal.received_on,
-        "opening_id": appeal.opening_id,
-        "category": appeal.category,
-        "urgent": appeal.urgent,
-        "anonymous": appeal.anonymous,
-        "applicant_role": appeal.applicant_role,
-    }
-    data_key = keys.open_data_key(appeal.data_key, school) if with_contents else None
-    if data_key is not None:
-        change["contents"] = open_contents(appeal, school, data_key)
-    change["history"] = [history_entry(event, school, data_key) for event in events]
-    return change
+def _record_meeting(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date) -> Meeting:
+    state = rules.evolve(None, mutation["type"], None, mutation["data"], today, _context(school, mutation))
+    now = utcnow()
+    meeting = Meeting(
+        uuid=mutation["id"],
+        school_id=school.id,
+        held_on=dt.date.fromisoformat(state["meeting"]["held_on"]),
+        record=state["meeting"],
+        recorded_by_id=actor.user.id,
+        recorded_at=now,
+        version=state["version"],
+        change_no=next_change_no(school),
+    )
+    db.session.add(meeting)
+    _append_event(school, actor, mutation, now, subject=meeting.uuid)
+    return meeting
+
+
+Recorded = Appeal | Opening | Meeting
+
+_RECORDERS: dict[str, Callable[[Actor, School, dict[str, Any], dt.date], Recorded]] = {
+    "appeal": _record_appeal,
+    "opening": _record_opening,
+    "meeting": _record_meeting,
+}
+
+
+def record(actor: Actor, school: School, mutation: dict[str, Any]) -> Recorded:
+    """Apply one validated mutation: rules, projection, event. Raises ``Refusal`` or ``Conflict``."""
+    recorder = _RECORDERS[mutation["type"].entity]
+    recorded: Recorded = recorder(actor, school, mutation, school_today(school))
+    db.session.flush()
+    return recorded

@@ -7,7 +7,7 @@ in the same transaction as the effects it acknowledges.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,24 +15,33 @@ from sqlalchemy.orm import joinedload
 
 from server.db import db
 from server.errors import Conflict, Forbidden
-from server.models import Appeal, Device, Event, Receipt
-from server.services import journal
+from server.models import Appeal, Device, Event, Meeting, Opening, Receipt, School
+from server.services import changes, deadlines, journal, schools
 from server.services.accounts import Actor
 from sync import rules
+from sync.calendar import WorkCalendar
 from sync.events import ROLES_ALLOWED, ROLES_READING_CONTENTS, Role
 
 
 def _result(
-    mutation: dict[str, Any], status: str, error: str | None = None, appeal: Appeal | None = None
+    mutation: dict[str, Any], status: str, error: str | None = None, record: journal.Recorded | None = None
 ) -> dict[str, Any]:
     return {
         "seq": mutation["seq"],
         "id": mutation["id"],
         "status": status,
         "error": error,
-        "serial_no": appeal.serial_no if appeal else None,
-        "version": appeal.version if appeal else None,
+        "serial_no": record.serial_no if isinstance(record, Appeal) else None,
+        "version": record.version if record is not None else None,
     }
+
+
+def _record_of(event: Event, school: School) -> journal.Recorded | None:
+    """The record a known event changed, for answering its replay: the appeal, opening or meeting."""
+    if event.appeal is not None:
+        return event.appeal
+    assert event.subject is not None
+    return journal.find_opening(school, event.subject) or journal.find_meeting(school, event.subject)
 
 
 def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
@@ -53,10 +62,10 @@ def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
         # Delivered before, perhaps from this tablet under an earlier enrolment: acknowledge, never re-apply.
         if known.school_id != school.id:
             return _result(mutation, "rejected", "id_conflict")
-        return _result(mutation, "duplicate", appeal=known.appeal)
+        return _result(mutation, "duplicate", record=_record_of(known, school))
     try:
         with db.session.begin_nested():
-            appeal = journal.record(actor, school, mutation)
+            recorded = journal.record(actor, school, mutation)
     except rules.Refusal as refusal:
         return _result(mutation, "rejected", refusal.code)
     except IntegrityError:
@@ -64,8 +73,8 @@ def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
         return _result(mutation, "rejected", "id_conflict")
     except rules.Conflict:
         current = journal.find_appeal(school, mutation["appeal_id"])
-        return _result(mutation, "conflict", "stale_version", appeal=current)
-    return _result(mutation, "applied", appeal=appeal)
+        return _result(mutation, "conflict", "stale_version", record=current)
+    return _result(mutation, "applied", record=recorded)
 
 
 def push(actor: Actor, device_id: Any, mutations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -118,21 +127,52 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
             code="cursor_ahead",
             cursor=actor.school.last_change_no,
         )
-    rows = db.session.scalars(
-        select(Appeal)
-        .where(Appeal.school_id == actor.school.id, Appeal.change_no > cursor)
-        .order_by(Appeal.change_no)
-        .limit(limit + 1)
-    ).all()
+    school = actor.school
+    # Each kind of record has its own change numbers from the one counter: merge the first pages of each.
+    rows: list[journal.Recorded] = sorted(
+        [
+            *_changed_since(Appeal, school, cursor, limit + 1),
+            *_changed_since(Opening, school, cursor, limit + 1),
+            *_changed_since(Meeting, school, cursor, limit + 1),
+        ],
+        key=lambda row: row.change_no,
+    )
     page = rows[:limit]
-    with_contents = reads_contents(actor)
-    history: dict[int, list[Event]] = {appeal.id: [] for appeal in page}
+    appeals = [row for row in page if isinstance(row, Appeal)]
+    history: dict[int, list[Event]] = {appeal.id: [] for appeal in appeals}
     for event in db.session.scalars(
         select(Event).where(Event.appeal_id.in_(history)).options(joinedload(Event.user)).order_by(Event.position)
     ):
         history[event.appeal_id or 0].append(event)
+    settings = schools.settings_of(school)
+    calendar = deadlines.work_calendar(settings, journal.school_today(school))
+    with_contents = reads_contents(actor)
     return {
-        "changes": [journal.appeal_change(a, actor.school, with_contents, history[a.id]) for a in page],
+        "changes": [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
         "cursor": page[-1].change_no if page else cursor,
         "has_more": len(rows) > limit,
+        "calendar": deadlines.published(calendar, settings),
     }
+
+
+_Record = TypeVar("_Record", Appeal, Opening, Meeting)
+
+
+def _changed_since(model: type[_Record], school: School, cursor: int, limit: int) -> list[_Record]:
+    query = select(model).where(model.school_id == school.id, model.change_no > cursor)
+    return list(db.session.scalars(query.order_by(model.change_no).limit(limit)))
+
+
+def _change(
+    row: journal.Recorded,
+    school: School,
+    with_contents: bool,
+    history: dict[int, list[Event]],
+    calendar: WorkCalendar,
+    due_in: int,
+) -> dict[str, Any]:
+    if isinstance(row, Appeal):
+        return changes.appeal_change(row, school, with_contents, history[row.id], calendar, due_in)
+    if isinstance(row, Opening):
+        return changes.opening_change(row, school)
+    return changes.meeting_change(row)

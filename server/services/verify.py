@@ -6,6 +6,7 @@ contents and keys; replaying each appeal's events catches an altered journal row
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, School, SerialCounter
+from server.models import Appeal, Event, Meeting, Opening, School, SerialCounter
 from server.services import journal, keys
 from sync import rules
 from sync.chain import GENESIS, chain_hash
@@ -73,9 +74,12 @@ def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, 
             journal.event_data(event, school, data_key),
             today=None,
         )
+    assert case is not None
     first = events[0]
     return {
         "case": case,
+        "answered_on": rules.answered_on(case),
+        "closed_on": dt.date.fromisoformat(case["case"]["closed"]["closed_on"]) if case["case"]["closed"] else None,
         "serial_no": first.meta.get("serial_no"),
         "school_year": first.meta.get("school_year"),
         "registered_at": first.recorded_at,
@@ -87,6 +91,8 @@ def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, 
 def _stored_row(appeal: Appeal, school: School) -> dict[str, Any]:
     return {
         "case": journal.state_of(appeal, school),
+        "answered_on": appeal.answered_on,
+        "closed_on": appeal.closed_on,
         "serial_no": appeal.serial_no,
         "school_year": appeal.school_year,
         "registered_at": appeal.registered_at,
@@ -107,9 +113,8 @@ def _appeal_breaks(school: School) -> Iterator[Break]:
         except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
             yield Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
             return
-        differing = sorted(column for column in stored if stored[column] != expected.get(column))
-        if differing:
-            yield Break(str(school.uuid), where, f"the journal row differs from its events in {', '.join(differing)}")
+        if found := _difference(school, where, stored, expected):
+            yield found
             return
     for year, numbers in sorted(serials.items()):
         counter = db.session.get(SerialCounter, (school.id, year))
@@ -122,9 +127,71 @@ def _appeal_breaks(school: School) -> Iterator[Break]:
             return
 
 
+def _replayed(events: list[Event], school: School, data_key: bytes | None) -> dict[str, Any] | None:
+    """An opening's or a meeting's state from its events alone."""
+    state = None
+    for event in events:
+        state = rules.evolve(state, EventType(event.type), None, journal.event_data(event, school, data_key), None)
+    return state
+
+
+def _subject_events(record: Opening | Meeting) -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.subject == record.uuid).order_by(Event.position)))
+
+
+def _record_breaks(school: School) -> Iterator[Break]:
+    """Every opening and meeting must be what its events say, down to who recorded and acknowledged it."""
+    for opening in db.session.scalars(select(Opening).where(Opening.school_id == school.id).order_by(Opening.id)):
+        where = f"opening {opening.uuid}"
+        events = _subject_events(opening)
+        try:
+            data_key = keys.open_data_key(opening.data_key, school)
+            stored: dict[str, Any] = {
+                "state": journal.opening_state(opening, school, data_key),
+                "opened_at": opening.opened_at,
+                "recorded": (opening.recorded_at, opening.recorded_by_id),
+                "acknowledged": (opening.acknowledged_at, opening.acknowledged_by_id),
+            }
+            expected: dict[str, Any] = {
+                "state": _replayed(events, school, data_key),
+                "opened_at": dt.datetime.fromisoformat(str(events[0].meta["opened_at"])) if events else None,
+                "recorded": (events[0].recorded_at, events[0].user_id) if events else None,
+                "acknowledged": (events[1].recorded_at, events[1].user_id) if len(events) > 1 else (None, None),
+            }
+        except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
+            yield Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
+            return
+        if found := _difference(school, where, stored, expected):
+            yield found
+            return
+    for meeting in db.session.scalars(select(Meeting).where(Meeting.school_id == school.id).order_by(Meeting.id)):
+        where = f"meeting {meeting.uuid}"
+        events = _subject_events(meeting)
+        stored_meeting: dict[str, Any] = {
+            "state": journal.meeting_state(meeting),
+            "held_on": meeting.held_on,
+            "recorded": (meeting.recorded_at, meeting.recorded_by_id),
+        }
+        expected_meeting: dict[str, Any] = {
+            "state": _replayed(events, school, None),
+            "held_on": dt.date.fromisoformat(str(events[0].meta["held_on"])) if events else None,
+            "recorded": (events[0].recorded_at, events[0].user_id) if events else None,
+        }
+        if found := _difference(school, where, stored_meeting, expected_meeting):
+            yield found
+            return
+
+
+def _difference(school: School, where: str, stored: dict[str, Any], expected: dict[str, Any]) -> Break | None:
+    differing = sorted(column for column in stored if stored[column] != expected.get(column))
+    if not differing:
+        return None
+    return Break(str(school.uuid), where, f"the record differs from its events in {', '.join(differing)}")
+
+
 def first_break() -> Break | None:
     """The first problem found, school by school, or None when every journal is intact."""
     for school in db.session.scalars(select(School).order_by(School.id)):
-        for found in itertools.chain(_chain_breaks(school), _appeal_breaks(school)):
+        for found in itertools.chain(_chain_breaks(school), _appeal_breaks(school), _record_breaks(school)):
             return found
     return None
