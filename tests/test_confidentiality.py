@@ -8,6 +8,7 @@ found in the database — read through SQL on either database, and on SQLite als
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import json
 import logging
@@ -23,7 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from server.db import db
-from server.models import Device, Event, School
+from server.models import DataKey, Device, Event, School
 from server.services import journal, keys
 from sync import rules
 from sync.client import Outbox, SyncClient
@@ -137,6 +138,8 @@ class Letters:
         self.outbox = Outbox()
         self.canaries: set[str] = set()
         self.current: dict[str, dict[str, Any]] = {}  # appeal id -> latest contents
+        self.case_canaries: set[str] = set()  # those written by ``casework``, all of them in the latest state
+        self.act_canaries: set[str] = set()  # in an opening's act, which the director receives by regulation
 
     def canary(self, template: str = "{}") -> str:
         """A field value holding a new canary (within Kyrgyz or Russian text, as letters are written)."""
@@ -204,6 +207,80 @@ class Letters:
         latest["applicant"] |= applicant
         latest.update({k: v for k, v in changes.items() if k != "applicant"})
 
+    def casework(self, signed: str, version: int, hidden: str, hidden_version: int, refused: str) -> None:
+        """The case work after registration, a canary in every text it carries: an opening's remarks, a
+        decision, a referral and its feedback, answers, a measure, a closing, a refusal's reason."""
+        before = set(self.canaries)
+        day = dt.date.today().isoformat()
+        remarks = self.canary("Пломба {} бузулган")
+        self.act_canaries = self.canaries - before
+        opening = self.outbox.add(
+            "opening.recorded",
+            None,
+            {
+                "opened_at": dt.datetime.now(dt.UTC).isoformat(),
+                "members": [{"name": "Айгүл Ж.", "position": "социалдык педагог"}],
+                "letters_count": 3,
+                "seal": "damaged",
+                "remarks": remarks,
+            },
+        )
+        present = [{"name": f"Мүчө {n}", "position": "комиссия", "confirmed": True} for n in range(3)]
+        meeting = self.outbox.add("meeting.recorded", None, {"held_on": day, "members_present": present})
+        official = {"name": self.canary("Бакыт {}"), "position": self.canary("орун басар {}")}
+        steps: list[tuple[str, str, dict[str, Any]]] = [
+            (
+                signed,
+                "appeal.decided",
+                {
+                    "meeting_id": meeting["id"],
+                    "decision": self.canary("Чечим: {}"),
+                    "official": official,
+                    "measures_planned": self.canary("{} пландалды"),
+                },
+            ),
+            (
+                signed,
+                "appeal.referred",
+                {
+                    "referred_on": day,
+                    "authority": "police",
+                    "outgoing_no": self.canary(),
+                    "contact": self.canary("ИДН {}"),
+                    "note": self.canary("Эскертүү {}"),
+                },
+            ),
+            (
+                signed,
+                "appeal.feedback_received",
+                {"referral_no": 1, "received_on": day, "text": self.canary("Жооп {}")},
+            ),
+            (
+                signed,
+                "appeal.answered",
+                {"answered_on": day, "way": "in_person", "kind": "answer", "text": self.canary("Жеке жооп {}")},
+            ),
+            (
+                signed,
+                "appeal.measure_recorded",
+                {
+                    "taken_on": day,
+                    "kind": "moral_help",
+                    "description": self.canary("Колдоо {}"),
+                    "taken_by": self.canary(),
+                },
+            ),
+            (signed, "appeal.closed", {"closed_on": day, "outcome": self.canary("Натыйжа {}")}),
+        ]
+        for n, (appeal, type, data) in enumerate(steps):
+            self.outbox.add(type, appeal, data, version + n)
+        stand = {"answered_on": day, "way": "stand", "kind": "answer", "text": self.canary("Стенд {}")}
+        self.outbox.add("appeal.answered", hidden, stand, hidden_version)
+        reason = {"decided_on": day, "reason": self.canary("Уят сөз {}")}
+        self.outbox.add("appeal.not_accepted", refused, reason, 2)
+        self.case_canaries = self.canaries - before
+        assert opening["appeal_id"] is None
+
     def flush(self) -> None:
         self.outbox.flush(self.device)
         assert self.outbox.needs_attention == []
@@ -213,6 +290,15 @@ class Letters:
         applicant = {k: data["applicant"][k] for k in ("full_name", "age", "grade", "address", "phone")}
         fields = {k: data[k] for k in ("summary", "text", "receipt_code")}
         return {"applicant": applicant, **fields, "case": rules.empty_case()}
+
+
+def assert_contents(changes: list[dict[str, Any]], made: Letters) -> None:
+    """Every latest value comes back intact: the registration's fields exactly, the case work's texts all."""
+    appeals = {c["id"]: c["contents"] for c in changes if c["entity"] == "appeal"}
+    registered = {appeal: {k: v for k, v in contents.items() if k != "case"} for appeal, contents in appeals.items()}
+    assert registered == {appeal: {k: v for k, v in c.items() if k != "case"} for appeal, c in made.current.items()}
+    pulled = json.dumps(changes, ensure_ascii=False)
+    assert made.case_canaries and {c for c in made.case_canaries if c not in pulled} == set()
 
 
 def write_letters(factory: Factory, school: School) -> Letters:
@@ -225,7 +311,9 @@ def write_letters(factory: Factory, school: School) -> Letters:
     made.amend(first, 2)  # a second correction: the first one's canaries now live in history only
     made.amend(second, 1)
     made.flush()
-    assert len(made.outbox.acknowledged) == 7
+    made.casework(first, 3, hidden, 2, second)
+    made.flush()
+    assert len(made.outbox.acknowledged) == 7 + 10
     return made
 
 
@@ -248,7 +336,7 @@ def test_canaries_never_stored_in_the_clear(app: Flask, factory: Factory, caplog
 
     # The pedagogue's pull returns every canary intact: the latest, corrected values.
     changes, _ = made.device.pull_all()
-    assert {c["id"]: c["contents"] for c in changes} == made.current
+    assert_contents(changes, made)
 
     # Through SQL, on either database: every value of every table.
     assert found_in_database(app, [control])
@@ -283,9 +371,12 @@ def test_history_keeps_every_canary_sealed(app: Flask, letters: Letters) -> None
     with app.app_context():
         opened = []
         for event in db.session.scalars(select(Event).order_by(Event.position)):
-            assert event.appeal is not None
-            school = event.appeal.school
-            data_key = keys.open_data_key(event.appeal.data_key, school)
+            school = db.session.get(School, event.school_id)
+            assert school is not None
+            owner = event.appeal.data_key if event.appeal else journal.find_opening(school, event.subject)
+            data_key = None
+            if owner is not None:
+                data_key = keys.open_data_key(owner if isinstance(owner, DataKey) else owner.data_key, school)
             opened.append(journal.event_data(event, school, data_key))
     history = json.dumps(opened, ensure_ascii=False)
     assert {c for c in letters.canaries if c not in history} == set()
@@ -316,11 +407,14 @@ def test_director_reads_no_contents_by_default(
     director = factory.device("director", school)
     status, body, answer = _raw_pull(client, director)
     assert status == 200
-    assert {c["id"] for c in answer["changes"]} == set(letters.current)
+    assert {c["id"] for c in answer["changes"] if c["entity"] == "appeal"} == set(letters.current)
     for change in answer["changes"]:
         assert "contents" not in change
-        assert {"serial_no", "category", "status", "anonymous", "received_on"} <= set(change)
-    assert occurrences(body, letters.canaries) == []
+        if change["entity"] == "appeal":
+            assert {"serial_no", "category", "status", "anonymous", "received_on"} <= set(change)
+    assert occurrences(body, letters.canaries - letters.act_canaries) == []
+    # The act of an opening is sent to the director (regulation 003 §2.4), its remarks included.
+    assert {needle for needle, _ in occurrences(body, letters.act_canaries)} == letters.act_canaries
 
 
 def test_director_reads_contents_when_the_school_allows(
@@ -336,14 +430,14 @@ def test_director_reads_contents_when_the_school_allows(
         db.session.commit()
     status, _, answer = _raw_pull(client, director)
     assert status == 200
-    assert {c["id"]: c["contents"] for c in answer["changes"]} == letters.current
+    assert_contents(answer["changes"], letters)
 
 
 def test_commission_reads_contents(app: Flask, client: FlaskClient, factory: Factory, letters: Letters) -> None:
     commission = factory.device("commission", _school_of(letters.device, app))
     status, _, answer = _raw_pull(client, commission)
     assert status == 200
-    assert {c["id"]: c["contents"] for c in answer["changes"]} == letters.current
+    assert_contents(answer["changes"], letters)
 
 
 def test_admin_and_other_schools_see_nothing(
@@ -432,7 +526,7 @@ def _bad_pushes(letters: Letters, director: SyncClient) -> Iterator[tuple[str, i
     yield (
         "amend-anonymous-with-name",
         200,
-        push(amended(seq + 2, hidden, {"applicant": {"full_name": letters.canary()}}, base_version=2)),
+        push(amended(seq + 2, hidden, {"applicant": {"full_name": letters.canary()}}, base_version=3)),
     )
 
 

@@ -26,17 +26,20 @@ def public_holidays(years: tuple[int, ...]) -> frozenset[dt.date]:
     return frozenset(holidays.country_holidays("KG", years=years, categories=("public",)))
 
 
-def published_years(today: dt.date) -> tuple[int, ...]:
-    """Calendar years covering last school year (its cases may still be open), this one and the next."""
+def calendar_years(today: dt.date, since: dt.date | None = None) -> tuple[int, ...]:
+    """Calendar years covering last school year (its cases may still be open), this one and the next,
+    and back to ``since`` (the oldest letter a caller counts a deadline for)."""
     first = school_year(today) - 1
-    return tuple(range(first, first + 4))
+    if since is not None:
+        first = min(first, since.year)
+    return tuple(range(first, school_year(today) + 3))
 
 
-def work_calendar(settings: dict[str, Any], today: dt.date) -> WorkCalendar:
-    """The calendar a school's settings (``schools.settings_of``) give around ``today``."""
+def work_calendar(settings: dict[str, Any], years: tuple[int, ...]) -> WorkCalendar:
+    """The calendar a school's settings (``schools.settings_of``) give, with the holidays of ``years``."""
     return WorkCalendar(
         week=settings["week"],
-        holidays=public_holidays(published_years(today)),
+        holidays=public_holidays(years),
         days_off=settings["days_off"],
         working_days=settings["working_days"],
     )

@@ -145,13 +145,17 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     ):
         history[event.appeal_id or 0].append(event)
     settings = schools.settings_of(school)
-    calendar = deadlines.work_calendar(settings, journal.school_today(school))
+    today = journal.school_today(school)
+    published = deadlines.work_calendar(settings, deadlines.calendar_years(today))
+    # The page's deadlines are counted on a calendar reaching back to its oldest letter.
+    oldest = min((appeal.received_on for appeal in appeals), default=None)
+    calendar = deadlines.work_calendar(settings, deadlines.calendar_years(today, oldest))
     with_contents = reads_contents(actor)
     return {
         "changes": [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
         "cursor": page[-1].change_no if page else cursor,
         "has_more": len(rows) > limit,
-        "calendar": deadlines.published(calendar, settings),
+        "calendar": deadlines.published(published, settings),
     }
 
 
