@@ -557,11 +557,17 @@ class CalendarSchema(Schema):
     due_in_days = fields.Integer(required=True)
 
 
+class ChainHeadSchema(Schema):
+    head = fields.String(required=True)
+    length = fields.Integer(required=True)
+
+
 class PullResponseSchema(Schema):
     changes = fields.List(ChangeField(), required=True)
     cursor = fields.Integer(required=True)
     has_more = fields.Boolean(required=True)
     calendar = fields.Nested(CalendarSchema, required=True)
+    chain = fields.Nested(ChainHeadSchema, required=True)
 
 
 class TokenRequestSchema(Schema):

@@ -63,7 +63,13 @@ def test_pull_paginates_by_cursor_without_gaps_or_repeats(factory):
 
     # Past the end: an empty page that keeps the cursor.
     end = result[-1]["cursor"]
-    assert device.pull(end, 2) == {"changes": [], "cursor": end, "has_more": False, "calendar": result[0]["calendar"]}
+    assert device.pull(end, 2) == {
+        "changes": [],
+        "cursor": end,
+        "has_more": False,
+        "calendar": result[0]["calendar"],
+        "chain": result[-1]["chain"],
+    }
 
 
 @pytest.mark.parametrize("limit", [1, 3, 5, 6, 500])

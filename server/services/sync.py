@@ -156,6 +156,8 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
         "cursor": page[-1].change_no if page else cursor,
         "has_more": len(rows) > limit,
         "calendar": deadlines.published(published, settings),
+        # The printed journal shows the chain's head: a page printed later proves what was written by then.
+        "chain": {"head": school.chain_head, "length": school.chain_length},
     }
 
 
