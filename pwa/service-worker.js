@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.1';
+const VERSION = '2026-11-22.2';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -11,6 +11,7 @@ const SHELL = [
   '/index.html',
   '/manifest.webmanifest',
   '/css/app.css',
+  '/css/print.css',
   '/icons/icon-192.png',
   '/icons/icon-512.png',
   '/icons/icon-maskable-512.png',
@@ -29,11 +30,15 @@ const SHELL = [
   '/js/store.js',
   '/js/sync.js',
   '/js/vault.js',
+  '/js/print/codes.js',
+  '/js/print/documents.js',
   '/js/ui/amend.js',
   '/js/ui/attention.js',
+  '/js/ui/casework.js',
   '/js/ui/dialogs.js',
   '/js/ui/drafts.js',
   '/js/ui/errors.js',
+  '/js/ui/event-form.js',
   '/js/ui/fields.js',
   '/js/ui/format.js',
   '/js/ui/journal.js',
@@ -41,8 +46,11 @@ const SHELL = [
   '/js/ui/letter-values.js',
   '/js/ui/letter.js',
   '/js/ui/login.js',
+  '/js/ui/meetings.js',
   '/js/ui/new-letter.js',
+  '/js/ui/openings.js',
   '/js/ui/passphrase.js',
+  '/js/ui/print.js',
   '/js/ui/relogin.js',
   '/js/ui/resend.js',
   '/js/ui/settings.js',

@@ -23,6 +23,9 @@ import * as amendScreen from './ui/amend.js';
 import * as attentionScreen from './ui/attention.js';
 import * as resendScreen from './ui/resend.js';
 import * as settingsScreen from './ui/settings.js';
+import * as openings from './ui/openings.js';
+import * as meetings from './ui/meetings.js';
+import * as printScreen from './ui/print.js';
 
 /** The idle lock when the school's settings are not known yet (the default). */
 const DEFAULT_IDLE_LOCK_MINUTES = 10;
@@ -44,6 +47,19 @@ const ROUTES = [
   { name: 'attention', pattern: /^#\/attention$/, screen: attentionScreen, access: 'app' },
   { name: 'resend', pattern: /^#\/attention\/([0-9a-fA-F-]{36})$/, screen: resendScreen, access: 'app' },
   { name: 'settings', pattern: /^#\/settings$/, screen: settingsScreen, access: 'app' },
+  { name: 'openings', pattern: /^#\/openings$/, screen: openings.list, access: 'app' },
+  { name: 'opening-new', pattern: /^#\/openings\/new$/, screen: openings.create, access: 'app' },
+  { name: 'opening', pattern: /^#\/opening\/([0-9a-fA-F-]{36})$/, screen: openings.page, access: 'app' },
+  { name: 'new', pattern: /^#\/opening\/([0-9a-fA-F-]{36})\/letter$/, screen: newLetterScreen, access: 'app' },
+  { name: 'meetings', pattern: /^#\/meetings$/, screen: meetings.list, access: 'app' },
+  { name: 'meeting-new', pattern: /^#\/meetings\/new$/, screen: meetings.create, access: 'app' },
+  { name: 'meeting', pattern: /^#\/meeting\/([0-9a-fA-F-]{36})$/, screen: meetings.page, access: 'app' },
+  {
+    name: 'print',
+    pattern: /^#\/print\/(?<doc>act|minutes|notice|slips|journal)(?:\/(?<id>[0-9a-fA-F-]{36}))?(?:\/(?<n>[0-9]{1,3}))?$/,
+    screen: printScreen,
+    access: 'app',
+  },
 ];
 
 let shell;
@@ -104,7 +120,7 @@ function navigate(hash, { replace = false } = {}) {
 function matchRoute(hash) {
   for (const entry of ROUTES) {
     const match = entry.pattern.exec(hash);
-    if (match) return { ...entry, params: { id: match[1] } };
+    if (match) return { ...entry, params: match.groups ? { ...match.groups } : { id: match[1] } };
   }
   return null;
 }
@@ -132,6 +148,7 @@ async function redirectFor(entry) {
  */
 async function route({ refresh = false } = {}) {
   const ticket = ++renderCounter;
+  printScreen.clearPrintArea(); // a printed paper belongs to the print screen only
   const entry = matchRoute(location.hash);
   if (!entry) {
     navigate('#/journal', { replace: true });
@@ -264,7 +281,7 @@ function onSyncState(state) {
 function onSynced() {
   refreshStatus();
   const current = matchRoute(location.hash);
-  if (current && ['journal', 'letter', 'attention'].includes(current.name) && vault.isUnlocked()) route({ refresh: true });
+  if (current && ['journal', 'letter', 'attention', 'openings', 'opening', 'meetings', 'meeting'].includes(current.name) && vault.isUnlocked()) route({ refresh: true });
 }
 
 /** The sync loop brought the school's newest settings (trust phones, idle lock). */

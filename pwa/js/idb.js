@@ -7,7 +7,7 @@
  */
 
 export const DB_NAME = 'ishenim';
-export const DB_VERSION = 1;
+export const DB_VERSION = 2;
 
 /** Create or migrate the stores of docs/PWA.md; each step runs once, in order. */
 function upgrade(db, oldVersion) {
@@ -19,6 +19,10 @@ function upgrade(db, oldVersion) {
     outbox.createIndex('by_id', 'id', { unique: true });
     outbox.createIndex('by_appeal', 'appeal_id');
     db.createObjectStore('attention', { keyPath: 'id' });
+  }
+  if (oldVersion < 2) {
+    // Openings of the box and commission meetings: records of their own, sealed like appeals.
+    db.createObjectStore('records', { keyPath: 'id' });
   }
 }
 

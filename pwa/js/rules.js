@@ -1,12 +1,93 @@
 /**
  * The JavaScript twin of sync/rules.py and of the event-data part of sync/schemas.py: what an event does to
- * a case, how a push batch splits, the school year, and the validation the forms need. Pure functions on
- * plain JSON-shaped data; tests/js/rules.test.mjs replays sync/vectors/*.json against them.
+ * a case, an opening or a meeting, how a push batch splits, the school year, deadlines, and the validation
+ * the forms need. Pure functions on plain JSON-shaped data; tests/js/rules.test.mjs replays
+ * sync/vectors/*.json against them.
  */
+
+import { DEFAULT_DUE_IN, WorkCalendar } from './calendar.js';
 
 // ---- Vocabularies and limits (sync/events.py, sync/schemas.py) ---------------------------------------
 
-export const EVENT_TYPES = Object.freeze({ REGISTERED: 'appeal.registered', AMENDED: 'appeal.amended' });
+/** The closed list of journal events (sync/events.py `EventType`). */
+export const EVENT_TYPES = Object.freeze({
+  REGISTERED: 'appeal.registered',
+  AMENDED: 'appeal.amended',
+  NOT_ACCEPTED: 'appeal.not_accepted',
+  DECIDED: 'appeal.decided',
+  REFERRED: 'appeal.referred',
+  FEEDBACK_RECEIVED: 'appeal.feedback_received',
+  ANSWERED: 'appeal.answered',
+  NOTICE_POSTED: 'appeal.notice_posted',
+  NOTICE_REMOVED: 'appeal.notice_removed',
+  MEASURE_RECORDED: 'appeal.measure_recorded',
+  CLOSED: 'appeal.closed',
+  OPENING_RECORDED: 'opening.recorded',
+  OPENING_ACKNOWLEDGED: 'opening.acknowledged',
+  MEETING_RECORDED: 'meeting.recorded',
+});
+const EVENT_TYPE_VALUES = Object.freeze(Object.values(EVENT_TYPES));
+
+/**
+ * What an event is about: `appeal`, `opening` or `meeting` (the part before the dot).
+ * @param {string} eventType
+ */
+export function entityOf(eventType) {
+  return eventType.split('.', 1)[0];
+}
+
+/** Events that change an existing appeal and so name the version they were made against. */
+export const VERSIONED = Object.freeze(EVENT_TYPE_VALUES.filter((t) => entityOf(t) === 'appeal' && t !== EVENT_TYPES.REGISTERED));
+
+export const ROLES = Object.freeze({ PEDAGOGUE: 'pedagogue', COMMISSION: 'commission', DIRECTOR: 'director', ADMIN: 'admin' });
+const CASE_WORK = Object.freeze([ROLES.PEDAGOGUE, ROLES.COMMISSION]);
+const PEDAGOGUE_ONLY = Object.freeze([ROLES.PEDAGOGUE]);
+/** Who may record each event (sync/events.py `ROLES_ALLOWED`); the server refuses others `role_not_allowed`. */
+export const ROLES_ALLOWED = Object.freeze({
+  [EVENT_TYPES.REGISTERED]: PEDAGOGUE_ONLY,
+  [EVENT_TYPES.AMENDED]: PEDAGOGUE_ONLY,
+  [EVENT_TYPES.NOT_ACCEPTED]: PEDAGOGUE_ONLY,
+  [EVENT_TYPES.DECIDED]: CASE_WORK,
+  [EVENT_TYPES.REFERRED]: CASE_WORK,
+  [EVENT_TYPES.FEEDBACK_RECEIVED]: CASE_WORK,
+  [EVENT_TYPES.ANSWERED]: CASE_WORK,
+  [EVENT_TYPES.NOTICE_POSTED]: CASE_WORK,
+  [EVENT_TYPES.NOTICE_REMOVED]: CASE_WORK,
+  [EVENT_TYPES.MEASURE_RECORDED]: CASE_WORK,
+  [EVENT_TYPES.CLOSED]: CASE_WORK,
+  [EVENT_TYPES.OPENING_RECORDED]: PEDAGOGUE_ONLY,
+  [EVENT_TYPES.OPENING_ACKNOWLEDGED]: Object.freeze([ROLES.DIRECTOR]),
+  [EVENT_TYPES.MEETING_RECORDED]: CASE_WORK,
+});
+
+/**
+ * May a user of this role record this event?
+ * @param {string} role
+ * @param {string} eventType
+ */
+export function mayRecord(role, eventType) {
+  return Object.hasOwn(ROLES_ALLOWED, eventType) && ROLES_ALLOWED[eventType].includes(role);
+}
+
+/** An appeal's status (sync/events.py `AppealStatus`). */
+export const STATUSES = Object.freeze({
+  REGISTERED: 'registered', // in the journal, no case work yet
+  NOT_ACCEPTED: 'not_accepted', // regulation 003 §3.3: numbered and counted, nothing more
+  IN_PROGRESS: 'in_progress', // decided on, referred or acted upon, not yet answered
+  ANSWERED: 'answered',
+  CLOSED: 'closed',
+});
+/** Regulation 003 §3.4: where threatening or insulting letters are passed. */
+export const AUTHORITIES = Object.freeze(['police', 'juvenile_inspector', 'social_protection', 'health', 'other']);
+/** Signed letters are answered in person, anonymous ones on the stand. */
+export const ANSWER_WAYS = Object.freeze(['in_person', 'stand']);
+/** An answer proper, or the fixed invitation to come for a conversation. */
+export const ANSWER_KINDS = Object.freeze(['answer', 'invitation']);
+export const MEASURE_KINDS = Object.freeze([
+  'conversation', 'psychological_help', 'moral_help', 'material_help', 'explanatory_work', 'other',
+]);
+/** The state of the box's lock or seal found at an opening. */
+export const SEAL_STATES = Object.freeze(['intact', 'damaged', 'missing']);
 export const APPLICANT_ROLES = Object.freeze(['student', 'parent', 'teacher', 'other', 'unknown']);
 export const CATEGORIES = Object.freeze([
   'psychological_help', 'difficult_life_situation', 'violence_or_cruelty', 'bullying', 'deviant_behavior',
@@ -18,9 +99,15 @@ export const RECEIPT_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export const RECEIPT_CODE_LENGTH = 6;
 export const MAX_MUTATIONS_PER_PUSH = 200;
 export const MAX_SAFE_INTEGER = Number.MAX_SAFE_INTEGER; // 2^53 - 1, as sync/events.py
-/** String limits, counted in Unicode code points as the server counts them. */
+/**
+ * String limits, counted in Unicode code points as the server counts them, and numeric bounds. The first
+ * line is the registration's; the rest are the case work's, openings' and meetings'.
+ */
 export const LIMITS = Object.freeze({
   full_name: 200, grade: 20, address: 500, phone: 40, summary: 2000, text: 20000, reason: 2000, age_min: 0, age_max: 120,
+  person_name: 200, position: 200, decision: 4000, measures_planned: 4000, outgoing_no: 50, contact: 200, note: 2000,
+  feedback_text: 4000, answer_text: 4000, description: 4000, taken_by: 200, outcome: 2000, remarks: 2000,
+  entry_no_max: 100, letters_count_max: 10000, members_min: 1, members_max: 10,
 });
 export const IDENTITY_FIELDS = Object.freeze(['full_name', 'address', 'phone']);
 export const EARLIEST_RECEIVED_ON = '2000-01-01';
@@ -198,11 +285,11 @@ function checkReceivedOn(receivedOn, today) {
 export function register(state, data, today) {
   if (state !== null && state !== undefined) throw new Refusal('appeal_exists', 'An appeal with this id is registered already.');
   checkReceivedOn(data.received_on, today);
-  return { status: 'registered', version: 1, registration: data };
+  return { status: STATUSES.REGISTERED, version: 1, registration: data, case: emptyCase() };
 }
 
 /**
- * Apply `appeal.amended`: a correction with a reason, made against `baseVersion`.
+ * Apply `appeal.amended`: a correction with a reason, made against `baseVersion`. The case work stays.
  * @param {object|null} state
  * @param {number} baseVersion
  * @param {{changes: object, reason: string}} data
@@ -221,21 +308,336 @@ export function amend(state, baseVersion, data, today) {
   return { ...state, version: state.version + 1, registration: merged };
 }
 
+// ---- Case work: what happens to a letter after it is registered ------------------------------------------
+
 /**
- * The case after one event, or a thrown `Refusal` / `Conflict`.
- * @param {object|null} state `{status, version, registration}` or null
- * @param {string} eventType
- * @param {number|null} baseVersion
- * @param {object} data normalised event data
+ * The case work of a letter just registered: every list empty, nothing decided.
+ * @returns {{not_accepted: null, decisions: [], referrals: [], answers: [], measures: [], closed: null}}
+ */
+export function emptyCase() {
+  return { not_accepted: null, decisions: [], referrals: [], answers: [], measures: [], closed: null };
+}
+
+const isAbsent = (value) => value === null || value === undefined;
+
+/** A date of case work lies between the day the letter was received and today. */
+function checkDay(state, day, today) {
+  if (isAbsent(today)) return;
+  if (day < state.registration.received_on) {
+    throw new Refusal('date_before_received', 'Case work cannot be dated before the letter was received.');
+  }
+  if (day > addDays(today, RECEIVED_ON_TOLERANCE_DAYS)) {
+    throw new Refusal('date_in_future', 'Case work cannot be dated after today.');
+  }
+}
+
+/** The state to work on, a copy; refuses a missing appeal, a stale version and a finished case. */
+function openCase(state, baseVersion, { afterClosing = false } = {}) {
+  if (isAbsent(state)) throw new Refusal('appeal_not_found', 'No such appeal in this school.');
+  if (baseVersion !== state.version) throw new Conflict(state.version);
+  if (state.status === STATUSES.NOT_ACCEPTED) {
+    throw new Refusal('appeal_not_accepted', 'A letter that was not accepted gets no case work.');
+  }
+  if (state.status === STATUSES.CLOSED && !afterClosing) throw new Refusal('appeal_closed', 'The case is closed.');
+  const case_ = state.case || emptyCase();
+  const copied = Object.fromEntries(Object.entries(case_).map(([key, value]) => (
+    [key, Array.isArray(value) ? value.map((item) => ({ ...item })) : value])));
+  return { ...state, version: state.version + 1, case: copied };
+}
+
+/** Case work moves a registered letter into progress; a later status (answered) stays. */
+function started(state) {
+  if (state.status === STATUSES.REGISTERED) state.status = STATUSES.IN_PROGRESS;
+  return state;
+}
+
+function numbered(items, number, code) {
+  if (!(number >= 1 && number <= items.length)) throw new Refusal(code, 'No such entry in this case.');
+  return items[number - 1];
+}
+
+/** `appeal.not_accepted` (regulation 003 §3.3): only a letter nobody has worked on yet. */
+export function notAccept(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion);
+  if (next.status !== STATUSES.REGISTERED) {
+    throw new Refusal('case_work_started', 'A letter already worked on cannot be refused any more.');
+  }
+  checkDay(next, data.decided_on, today);
+  next.status = STATUSES.NOT_ACCEPTED;
+  next.case.not_accepted = { ...data };
+  return next;
+}
+
+/**
+ * `appeal.decided`: the meeting it names must be recorded (looked up in `meetings` unless replaying).
+ * @param {object|null} state
+ * @param {number} baseVersion
+ * @param {object} data
+ * @param {string|null} today
+ * @param {Object<string, {held_on: string}>|Map<string, {held_on: string}>|null} [meetings] meeting data by id
+ */
+export function decide(state, baseVersion, data, today, meetings = null) {
+  const next = openCase(state, baseVersion);
+  if (!isAbsent(today)) {
+    const meeting = lookUp(meetings, data.meeting_id);
+    if (isAbsent(meeting)) {
+      throw new Refusal('meeting_not_found', 'The decision names a meeting this school has not recorded.');
+    }
+    checkDay(next, meeting.held_on, today);
+  }
+  next.case.decisions.push({ ...data });
+  return started(next);
+}
+
+function lookUp(records, id) {
+  if (isAbsent(records)) return undefined;
+  if (records instanceof Map) return records.get(id);
+  return Object.hasOwn(records, id) ? records[id] : undefined;
+}
+
+/** `appeal.referred` (regulation 003 §3.4): passed to an authority; its feedback is awaited. */
+export function refer(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion);
+  checkDay(next, data.referred_on, today);
+  next.case.referrals.push({ ...data, feedback: null });
+  return started(next);
+}
+
+/** `appeal.feedback_received` for referral number `referral_no` (from 1); allowed after closing too. */
+export function receiveFeedback(state, baseVersion, data, today) {
+  // An authority often answers after the school has closed its part of the case.
+  const next = openCase(state, baseVersion, { afterClosing: true });
+  const referral = numbered(next.case.referrals, data.referral_no, 'referral_not_found');
+  if (referral.feedback !== null && referral.feedback !== undefined) {
+    throw new Refusal('feedback_recorded_already', "This referral's feedback is recorded already.");
+  }
+  checkDay(next, data.received_on, today);
+  if (data.received_on < referral.referred_on) {
+    throw new Refusal('date_before_referral', 'Feedback cannot come before the referral.');
+  }
+  referral.feedback = { received_on: data.received_on, text: data.text };
+  return next;
+}
+
+/** `appeal.answered`: in person for a signed letter, on the stand for an anonymous one. */
+export function answer(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion);
+  const { anonymous } = next.registration.applicant;
+  if (anonymous && data.way === 'in_person') {
+    throw new Refusal('anonymous_in_person', 'An anonymous letter is answered on the stand.');
+  }
+  if (!anonymous && data.way === 'stand') {
+    throw new Refusal('signed_on_stand', 'A signed letter is answered in person, not on the stand.');
+  }
+  checkDay(next, data.answered_on, today);
+  next.case.answers.push({ ...data, posted_on: null, removed_on: null });
+  next.status = STATUSES.ANSWERED;
+  return next;
+}
+
+/** `appeal.notice_posted`: answer number `answer_no` (from 1), given on the stand, goes up. */
+export function postNotice(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion, { afterClosing: true });
+  const notice = numbered(next.case.answers, data.answer_no, 'answer_not_found');
+  if (notice.way !== 'stand') throw new Refusal('not_on_stand', 'Only an answer given on the stand is posted.');
+  if (notice.posted_on !== null && notice.posted_on !== undefined) {
+    throw new Refusal('notice_posted_already', 'This notice is posted already.');
+  }
+  checkDay(next, data.posted_on, today);
+  if (data.posted_on < notice.answered_on) {
+    throw new Refusal('date_before_answer', 'A notice cannot be posted before the answer.');
+  }
+  notice.posted_on = data.posted_on;
+  return next;
+}
+
+/** `appeal.notice_removed`: the posted notice of answer number `answer_no` comes down. */
+export function removeNotice(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion, { afterClosing: true });
+  const notice = numbered(next.case.answers, data.answer_no, 'answer_not_found');
+  if (notice.posted_on === null || notice.posted_on === undefined) {
+    throw new Refusal('notice_not_posted', 'The notice was never posted.');
+  }
+  if (notice.removed_on !== null && notice.removed_on !== undefined) {
+    throw new Refusal('notice_removed_already', 'This notice is taken down already.');
+  }
+  checkDay(next, data.removed_on, today);
+  if (data.removed_on < notice.posted_on) {
+    throw new Refusal('date_before_posting', 'A notice cannot come down before it went up.');
+  }
+  notice.removed_on = data.removed_on;
+  return next;
+}
+
+/** `appeal.measure_recorded`: what was done for the child, by whom and when. */
+export function recordMeasure(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion);
+  checkDay(next, data.taken_on, today);
+  next.case.measures.push({ ...data });
+  return started(next);
+}
+
+/** `appeal.closed`: only an answered case. */
+export function close(state, baseVersion, data, today) {
+  const next = openCase(state, baseVersion);
+  if (next.status !== STATUSES.ANSWERED) {
+    throw new Refusal('not_answered', 'A case is closed only after the letter was answered.');
+  }
+  checkDay(next, data.closed_on, today);
+  next.status = STATUSES.CLOSED;
+  next.case.closed = { ...data };
+  return next;
+}
+
+// ---- Openings and meetings: records of their own, whose id is the id of the event that recorded them -----
+
+function notAfterToday(day, today) {
+  if (!isAbsent(today) && day > addDays(today, RECEIVED_ON_TOLERANCE_DAYS)) {
+    throw new Refusal('date_in_future', 'This cannot be dated after today.');
+  }
+}
+
+/**
+ * `opening.recorded`: the act of opening the box. The state is `{version: 1, opening: data, acknowledged: false}`.
+ * @param {object|null} state
+ * @param {object} data
  * @param {string|null} today
  */
-export function evolve(state, eventType, baseVersion, data, today) {
-  if (eventType === EVENT_TYPES.REGISTERED) return register(state, data, today);
-  if (eventType === EVENT_TYPES.AMENDED) {
-    if (typeof baseVersion !== 'number') throw new TypeError('appeal.amended needs its base_version');
-    return amend(state, baseVersion, data, today);
+export function recordOpening(state, data, today) {
+  if (!isAbsent(state)) throw new Refusal('record_exists', 'A record with this id exists already.');
+  // The date as written on the act, in the offset the tablet gave: the school's own local date.
+  notAfterToday(data.opened_at.slice(0, 10), today);
+  refuseRepeatedMembers(data.members);
+  return { version: 1, opening: data, acknowledged: false };
+}
+
+/**
+ * `opening.acknowledged`: the director has received the act.
+ * @param {object|null} state the opening's state
+ */
+export function acknowledgeOpening(state) {
+  if (isAbsent(state)) throw new Refusal('opening_not_found', 'No such opening in this school.');
+  if (state.acknowledged) throw new Refusal('acknowledged_already', 'The director has acknowledged this act already.');
+  return { ...state, version: state.version + 1, acknowledged: true };
+}
+
+/**
+ * `meeting.recorded`: a commission meeting; with a `today`, every member present confirmed and at least
+ * `quorum` of them (when given). The state is `{version: 1, meeting: data}`.
+ * @param {object|null} state
+ * @param {object} data
+ * @param {string|null} today
+ * @param {number|null} [quorum]
+ */
+export function recordMeeting(state, data, today, quorum = null) {
+  if (!isAbsent(state)) throw new Refusal('record_exists', 'A record with this id exists already.');
+  const present = data.members_present;
+  refuseRepeatedMembers(present);
+  if (!isAbsent(today)) { // replaying history: a meeting that had its quorum then keeps it
+    notAfterToday(data.held_on, today);
+    if (!present.every((member) => member.confirmed)) {
+      throw new Refusal('member_not_confirmed', 'Every member present confirms the minutes.');
+    }
+    if (!isAbsent(quorum) && present.length < quorum) {
+      throw new Refusal('no_quorum', 'Fewer members are present than the school\'s quorum.');
+    }
   }
-  throw new Refusal('unknown_event', `No rule for ${eventType}.`);
+  return { version: 1, meeting: data };
+}
+
+function refuseRepeatedMembers(members) {
+  const names = members.map((member) => personKey(member.name));
+  if (new Set(names).size !== names.length) throw new Refusal('member_listed_twice', 'A member is listed twice.');
+}
+
+// Python's str.casefold(), code point by code point: upper then lower case gives it for every assigned code
+// point of Unicode 14 but three groups, checked against Python when this was written.
+const CHEROKEE = /[\u13A0-\u13F5\u13F8-\u13FD\uAB70-\uABBF]/u; // casefold maps Cherokee to upper case
+
+/** Python's `str.casefold()`. */
+export function casefold(text) {
+  let folded = '';
+  for (const c of text) {
+    if (c === '\u0131') folded += c; // dotless i has no folding of its own
+    else if (CHEROKEE.test(c)) folded += c.toUpperCase();
+    else folded += c.toUpperCase().toLowerCase().replace(/\u00DF/g, 'ss'); // capital sharp s folds to ss
+  }
+  return folded;
+}
+
+/**
+ * A person's name as compared for "listed twice": Python whitespace runs made one space, then case-folded
+ * (`" ".join(name.split()).casefold()`).
+ * @param {string} name
+ */
+export function personKey(name) {
+  return casefold(pyStrip(name).split(PY_SPACES).join(' '));
+}
+
+// ---- Deadlines -------------------------------------------------------------------------------------------
+
+/**
+ * The day the answer is due, or null for a letter not accepted, which has no deadline.
+ * @param {string} status the appeal's status
+ * @param {string} receivedOn YYYY-MM-DD
+ * @param {WorkCalendar|{week?: number, holidays?: string[], days_off?: string[], working_days?: string[], due_in_days?: number}} calendar
+ *   a WorkCalendar, or the calendar as the pull carries it
+ * @param {number} [dueIn] working days to answer; by default the pulled calendar's `due_in_days`, else 5
+ * @returns {string|null} YYYY-MM-DD
+ */
+export function dueOn(status, receivedOn, calendar, dueIn) {
+  if (status === STATUSES.NOT_ACCEPTED) return null;
+  const workCalendar = calendar instanceof WorkCalendar ? calendar : WorkCalendar.fromJSON(calendar);
+  return workCalendar.dueOn(receivedOn, dueIn ?? calendar?.due_in_days ?? DEFAULT_DUE_IN);
+}
+
+/**
+ * The day of the first answer (an invitation to talk answers the letter too), or null.
+ * @param {object} state
+ * @returns {string|null} YYYY-MM-DD
+ */
+export function answeredOn(state) {
+  const { answers } = state.case || emptyCase();
+  return answers.length ? answers[0].answered_on : null;
+}
+
+// ---- One event -------------------------------------------------------------------------------------------
+
+const CASE_RULES = Object.freeze({
+  [EVENT_TYPES.NOT_ACCEPTED]: notAccept,
+  [EVENT_TYPES.REFERRED]: refer,
+  [EVENT_TYPES.FEEDBACK_RECEIVED]: receiveFeedback,
+  [EVENT_TYPES.ANSWERED]: answer,
+  [EVENT_TYPES.NOTICE_POSTED]: postNotice,
+  [EVENT_TYPES.NOTICE_REMOVED]: removeNotice,
+  [EVENT_TYPES.MEASURE_RECORDED]: recordMeasure,
+  [EVENT_TYPES.CLOSED]: close,
+});
+
+/**
+ * The record (an appeal, an opening or a meeting) after one event, or a thrown `Refusal` / `Conflict`.
+ * The given state is never changed.
+ * @param {object|null} state the record's state, or null
+ * @param {string} eventType
+ * @param {number|null} baseVersion required for every type in VERSIONED
+ * @param {object} data normalised event data
+ * @param {string|null} today the school's local date, or null when replaying accepted history (then checks
+ *   against today and the school's other records are skipped)
+ * @param {{quorum?: number|null, meetings?: object|Map|null}} [context] what a rule needs from outside the
+ *   record: the school's quorum setting and the recorded meetings' data by id
+ */
+export function evolve(state, eventType, baseVersion, data, today, context = {}) {
+  const { quorum = null, meetings = null } = context ?? {};
+  if (!EVENT_TYPE_VALUES.includes(eventType)) throw new Refusal('unknown_event', `No rule for ${eventType}.`);
+  if (eventType === EVENT_TYPES.REGISTERED) return register(state, data, today);
+  if (eventType === EVENT_TYPES.OPENING_RECORDED) return recordOpening(state, data, today);
+  if (eventType === EVENT_TYPES.OPENING_ACKNOWLEDGED) return acknowledgeOpening(state);
+  if (eventType === EVENT_TYPES.MEETING_RECORDED) return recordMeeting(state, data, today, quorum);
+  // The wire schema requires it for every event that changes an appeal.
+  if (typeof baseVersion !== 'number') throw new TypeError(`${eventType} needs its base_version`);
+  if (eventType === EVENT_TYPES.AMENDED) return amend(state, baseVersion, data, today);
+  if (eventType === EVENT_TYPES.DECIDED) return decide(state, baseVersion, data, today, meetings);
+  return CASE_RULES[eventType](state, baseVersion, data, today);
 }
 
 // ---- Validation: a small twin of the marshmallow schemas --------------------------------------------------
@@ -251,6 +653,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 // Python's str.strip() whitespace (str.isspace), which differs from JavaScript's trim() at the edges.
 const PY_SPACE = '\\t\\n\\x0b\\x0c\\r\\x1c-\\x1f \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 const PY_STRIP = new RegExp(`^[${PY_SPACE}]+|[${PY_SPACE}]+$`, 'g');
+const PY_SPACES = new RegExp(`[${PY_SPACE}]+`);
 
 /** Python's `str.strip()`. */
 export function pyStrip(text) {
@@ -292,7 +695,41 @@ const KINDS = {
   dict(value) {
     return isPlainObject(value) ? [value] : [undefined, ['invalid']];
   },
+  moment(value) {
+    if (typeof value !== 'string') return [undefined, ['invalid']];
+    const moment = parseMoment(value);
+    if (!moment) return [undefined, ['invalid']];
+    return moment.offset === null ? [undefined, ['naive']] : [moment.text];
+  },
 };
+
+// A moment as the tablet writes it: YYYY-MM-DDTHH:MM[:SS[.ffffff]] with Z or ±HH:MM, or the same without an
+// offset (naive, refused). Python's datetime.fromisoformat reads more (basic format, week dates, any separator,
+// an hour alone, a comma, offsets with seconds); this reads only forms it reads the same way, so the tablet
+// never sends a moment the server refuses or reads differently.
+const MOMENT_PATTERN = /^([0-9]{4}-[0-9]{2}-[0-9]{2})[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]{1,6}))?)?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
+
+/**
+ * Parse an ISO 8601 moment; `text` is how Python's `isoformat()` writes it back (seconds always, microseconds
+ * when not zero, `Z` and `-00:00` as `+00:00`). Null when it is not a moment.
+ * @param {string} value
+ * @returns {{text: string, date: string, offset: string|null}|null}
+ */
+export function parseMoment(value) {
+  const match = MOMENT_PATTERN.exec(value);
+  if (!match) return null;
+  const [, date, hh, mm, ss = '00', fraction = '', zone] = match;
+  if (!isRealDate(date) || Number(hh) > 23 || Number(mm) > 59 || Number(ss) > 59) return null;
+  let offset = null;
+  if (zone !== undefined) {
+    offset = zone === 'Z' ? '+00:00' : zone;
+    if (Number(offset.slice(1, 3)) > 23 || Number(offset.slice(4, 6)) > 59) return null;
+    if (offset === '-00:00') offset = '+00:00';
+  }
+  const micro = fraction.padEnd(6, '0');
+  const text = `${date}T${hh}:${mm}:${ss}${Number(micro) ? `.${micro}` : ''}${offset ?? ''}`;
+  return { text, date, offset };
+}
 
 function isRealDate(text) {
   const [y, m, d] = text.split('-').map(Number);
@@ -311,6 +748,7 @@ const range = (min, max) => (v) => (v < min || v > max ? 'out_of_range' : null);
 const oneOf = (choices) => (v) => (choices.includes(v) ? null : 'not_one_of');
 const notBlank = (v) => (isBlank(v) ? 'blank' : null);
 const receiptCode = (v) => (RECEIPT_PATTERN.test(v) ? null : 'receipt_code');
+const count = (min, max) => (v) => (v.length < min ? 'too_few' : v.length > max ? 'too_many' : null);
 
 // A field: {kind, required, allowNone, default (marshmallow's load_default), validate: [fn → code|null]}.
 const text = (max, extra = {}) => ({ kind: 'string', validate: [length(0, max)], ...extra });
@@ -398,23 +836,131 @@ const AMENDED_DATA = {
   },
 };
 
-const DATA_SCHEMAS = { [EVENT_TYPES.REGISTERED]: REGISTERED_DATA, [EVENT_TYPES.AMENDED]: AMENDED_DATA };
-const VERSIONED = new Set([EVENT_TYPES.AMENDED]);
+// ---- Case work, openings and meetings (sync/schemas.py *DataSchema) ----
+
+const requiredText = (max) => ({ kind: 'string', required: true, validate: [length(1, max), notBlank] });
+const requiredDate = { kind: 'date', required: true };
+const requiredOneOf = (choices) => ({ kind: 'string', required: true, validate: [oneOf(choices)] });
+const entryNo = { kind: 'integer', required: true, validate: [range(1, LIMITS.entry_no_max)] };
+
+const PERSON = {
+  fields: { name: requiredText(LIMITS.person_name), position: requiredText(LIMITS.position) },
+};
+
+const PRESENT_MEMBER = {
+  fields: { ...PERSON.fields, confirmed: { kind: 'boolean', required: true } },
+};
+
+const memberList = (schema) => ({
+  kind: 'list', of: { kind: 'nested', schema }, required: true, validate: [count(LIMITS.members_min, LIMITS.members_max)],
+});
+
+const NOT_ACCEPTED_DATA = {
+  fields: { decided_on: requiredDate, reason: requiredText(LIMITS.reason) },
+};
+
+const DECIDED_DATA = {
+  fields: {
+    meeting_id: { kind: 'uuid', required: true },
+    decision: requiredText(LIMITS.decision),
+    official: { kind: 'nested', schema: PERSON, required: true },
+    measures_planned: optionalText(LIMITS.measures_planned),
+  },
+};
+
+const REFERRED_DATA = {
+  fields: {
+    referred_on: requiredDate,
+    authority: requiredOneOf(AUTHORITIES),
+    outgoing_no: optionalText(LIMITS.outgoing_no),
+    contact: optionalText(LIMITS.contact),
+    note: optionalText(LIMITS.note),
+  },
+};
+
+const FEEDBACK_RECEIVED_DATA = {
+  fields: { referral_no: entryNo, received_on: requiredDate, text: requiredText(LIMITS.feedback_text) },
+};
+
+const ANSWERED_DATA = {
+  fields: {
+    answered_on: requiredDate,
+    way: requiredOneOf(ANSWER_WAYS),
+    kind: requiredOneOf(ANSWER_KINDS),
+    text: optionalText(LIMITS.answer_text),
+  },
+  validate(data) {
+    // The invitation's words are fixed and printed in the reader's language; an answer proper has its own.
+    return data.kind === 'answer' && isBlank(data.text) ? { text: ['text_required'] } : null;
+  },
+};
+
+const NOTICE_POSTED_DATA = { fields: { answer_no: entryNo, posted_on: requiredDate } };
+const NOTICE_REMOVED_DATA = { fields: { answer_no: entryNo, removed_on: requiredDate } };
+
+const MEASURE_RECORDED_DATA = {
+  fields: {
+    taken_on: requiredDate,
+    kind: requiredOneOf(MEASURE_KINDS),
+    description: requiredText(LIMITS.description),
+    taken_by: requiredText(LIMITS.taken_by),
+  },
+};
+
+const CLOSED_DATA = { fields: { closed_on: requiredDate, outcome: optionalText(LIMITS.outcome) } };
+
+const OPENING_RECORDED_DATA = {
+  fields: {
+    opened_at: { kind: 'moment', required: true },
+    members: memberList(PERSON),
+    letters_count: { kind: 'integer', required: true, validate: [range(0, LIMITS.letters_count_max)] },
+    seal: requiredOneOf(SEAL_STATES),
+    remarks: optionalText(LIMITS.remarks),
+  },
+};
+
+const OPENING_ACKNOWLEDGED_DATA = { fields: { opening_id: { kind: 'uuid', required: true } } };
+
+const MEETING_RECORDED_DATA = {
+  fields: { held_on: requiredDate, members_present: memberList(PRESENT_MEMBER) },
+};
+
+const DATA_SCHEMAS = Object.freeze({
+  [EVENT_TYPES.REGISTERED]: REGISTERED_DATA,
+  [EVENT_TYPES.AMENDED]: AMENDED_DATA,
+  [EVENT_TYPES.NOT_ACCEPTED]: NOT_ACCEPTED_DATA,
+  [EVENT_TYPES.DECIDED]: DECIDED_DATA,
+  [EVENT_TYPES.REFERRED]: REFERRED_DATA,
+  [EVENT_TYPES.FEEDBACK_RECEIVED]: FEEDBACK_RECEIVED_DATA,
+  [EVENT_TYPES.ANSWERED]: ANSWERED_DATA,
+  [EVENT_TYPES.NOTICE_POSTED]: NOTICE_POSTED_DATA,
+  [EVENT_TYPES.NOTICE_REMOVED]: NOTICE_REMOVED_DATA,
+  [EVENT_TYPES.MEASURE_RECORDED]: MEASURE_RECORDED_DATA,
+  [EVENT_TYPES.CLOSED]: CLOSED_DATA,
+  [EVENT_TYPES.OPENING_RECORDED]: OPENING_RECORDED_DATA,
+  [EVENT_TYPES.OPENING_ACKNOWLEDGED]: OPENING_ACKNOWLEDGED_DATA,
+  [EVENT_TYPES.MEETING_RECORDED]: MEETING_RECORDED_DATA,
+});
 
 const MUTATION = {
   fields: {
     seq: { kind: 'integer', required: true, validate: [range(1, MAX_SAFE_INTEGER)] },
     id: { kind: 'uuid', required: true },
-    type: { kind: 'string', required: true, validate: [oneOf(Object.values(EVENT_TYPES))] },
-    appeal_id: { kind: 'uuid', required: true },
+    type: { kind: 'string', required: true, validate: [oneOf(EVENT_TYPE_VALUES)] },
+    appeal_id: { kind: 'uuid', allowNone: true, default: null },
     base_version: { kind: 'integer', allowNone: true, default: null, validate: [range(0, MAX_SAFE_INTEGER)] },
     data: { kind: 'dict', required: true },
   },
   validate(data) {
-    const versioned = VERSIONED.has(data.type);
-    if (versioned && data.base_version === null) return { base_version: ['version_required'] };
-    if (!versioned && data.base_version !== null) return { base_version: ['version_forbidden'] };
-    return null;
+    // Both checks run and their errors add up, as marshmallow runs every @validates_schema.
+    const errors = {};
+    const aboutAppeal = entityOf(data.type) === 'appeal';
+    if (aboutAppeal && data.appeal_id === null) errors.appeal_id = ['appeal_required'];
+    if (!aboutAppeal && data.appeal_id !== null) errors.appeal_id = ['appeal_forbidden'];
+    const versioned = VERSIONED.includes(data.type);
+    if (versioned && data.base_version === null) errors.base_version = ['version_required'];
+    if (!versioned && data.base_version !== null) errors.base_version = ['version_forbidden'];
+    return Object.keys(errors).length ? errors : null;
   },
   postLoad(data) {
     const loaded = loadSchema(DATA_SCHEMAS[data.type], data.data);
@@ -427,6 +973,20 @@ function loadField(spec, value) {
   if (spec.kind === 'nested') {
     const loaded = loadSchema(spec.schema, value);
     return loaded.errors ? [undefined, loaded.errors] : [loaded.value];
+  }
+  if (spec.kind === 'list') {
+    // Errors are keyed by the item's index; the list's own checks (its length) run only on good items.
+    if (!Array.isArray(value)) return [undefined, ['invalid']];
+    const items = [];
+    const itemErrors = {};
+    value.forEach((item, i) => {
+      const [result, errors] = loadField(spec.of, item);
+      if (errors) itemErrors[i] = errors;
+      else items.push(result);
+    });
+    if (Object.keys(itemErrors).length) return [undefined, itemErrors];
+    const failed = (spec.validate || []).map((check) => check(items)).filter(Boolean);
+    return failed.length ? [undefined, failed] : [items];
   }
   const [result, codes] = KINDS[spec.kind](value);
   if (codes) return [undefined, codes];
@@ -487,6 +1047,20 @@ export function validateAmendment(data) {
  */
 export function validateMutation(mutation) {
   return loadSchema(MUTATION, mutation);
+}
+
+/**
+ * Check and normalise the data of any event type, as the server's schema for that type will: `{value}`
+ * (defaults filled in, UUIDs in lower case, moments as Python writes them) or `{errors}` keyed by field
+ * (nested objects for nested fields, item indexes for lists), like `validateRegistration`.
+ * @param {string} eventType one of EVENT_TYPES
+ * @param {object} data
+ * @returns {{value?: object, errors?: object}}
+ * @throws {TypeError} for a type outside EVENT_TYPES (a programming error, not the user's)
+ */
+export function validateEventData(eventType, data) {
+  if (!Object.hasOwn(DATA_SCHEMAS, eventType)) throw new TypeError(`No event type ${eventType}.`);
+  return loadSchema(DATA_SCHEMAS[eventType], data);
 }
 
 /**

@@ -14,8 +14,8 @@ import { database, read, write } from './idb.js';
 import { openRecord, sealRecord } from './crypto.js';
 import { key as vaultKey } from './vault.js';
 import {
-  Conflict, EVENT_TYPES, Refusal, changedFields, errorPaths, evolve, joinRegistration, localToday, schoolYear,
-  splitRegistration, validateAmendment, validateRegistration,
+  Conflict, EVENT_TYPES, Refusal, answeredOn, changedFields, emptyCase, errorPaths, evolve, joinRegistration, localToday,
+  schoolYear, splitRegistration, validateAmendment, validateEventData, validateRegistration,
 } from './rules.js';
 
 export { Locked } from './vault.js';
@@ -49,13 +49,45 @@ export class NotFound extends Error {
 
 // ---- Views (pure) -------------------------------------------------------------------------------------
 
-/** The rules' state of a pulled change: `{status, version, registration}`. */
+/** The rules' state of a pulled change: `{status, version, registration, case}`. */
 export function stateFromChange(change) {
+  const { case: caseWork, ...contents } = change.contents ?? EMPTY_CONTENTS;
   return {
     status: change.status,
     version: change.version,
-    registration: joinRegistration(change, change.contents ?? EMPTY_CONTENTS),
+    registration: joinRegistration(change, contents),
+    case: caseWork ?? emptyCase(),
   };
+}
+
+/**
+ * What a mutation is about: its appeal, or the opening or meeting, whose id is the id of the event that
+ * recorded it. Outbox rows keep it in their plain `appeal_id` field, so one index finds a subject's rows.
+ */
+export function subjectOf(mutation) {
+  if (mutation.appeal_id) return mutation.appeal_id;
+  if (mutation.type === EVENT_TYPES.OPENING_ACKNOWLEDGED) return mutation.data.opening_id;
+  return mutation.id;
+}
+
+/**
+ * An opening or a meeting as the UI sees it: the pulled record, or the pending one recorded on this device,
+ * with a pending acknowledgement folded in. `pending` counts unsent mutations, as for appeals.
+ * @param {{id: string, server: object|null, rows: object[]}} parts rows: this record's outbox rows in seq order
+ */
+export function computeRecordView({ id, server, rows }) {
+  let view = server ? { ...server } : null;
+  for (const { mutation, made_at: at, by } of rows) {
+    if (!view && mutation.type === EVENT_TYPES.OPENING_RECORDED) {
+      view = { entity: 'opening', id, version: 1, ...mutation.data, recorded_at: at, recorded_by: by,
+        acknowledged_at: null, acknowledged_by: null };
+    } else if (!view && mutation.type === EVENT_TYPES.MEETING_RECORDED) {
+      view = { entity: 'meeting', id, version: 1, ...mutation.data, recorded_at: at, recorded_by: by };
+    } else if (view && mutation.type === EVENT_TYPES.OPENING_ACKNOWLEDGED && !view.acknowledged_at) {
+      view = { ...view, acknowledged_at: at, acknowledged_by: by };
+    }
+  }
+  return view && { ...view, pending: rows.filter((row) => !row.acked).length };
 }
 
 function tryEvolve(state, mutation) {
@@ -125,9 +157,13 @@ export function computeView({ id, server, rows, attention, previous, provisional
     version: state.version,
     status: state.status,
     ...meta,
-    contents,
+    contents: { ...contents, case: state.case ?? emptyCase() },
     registered_at: server?.registered_at ?? null,
     updated_at: server?.updated_at ?? null,
+    // The server's deadline holds while the date received is the one it counted from.
+    due_on: server?.received_on === meta.received_on && state.status !== 'not_accepted' ? server.due_on ?? null : null,
+    answered_on: answeredOn(state),
+    closed_on: state.case?.closed?.closed_on ?? null,
     pending,
     attention: attention.length > 0,
     history: [...pulled, ...rows.filter((row) => !known.has(row.mutation.id)).map(historyEntry)],
@@ -145,6 +181,13 @@ function newestFirst(a, b) {
   return (b.received_on ?? '').localeCompare(a.received_on ?? '')
     || (b.serial_no ?? Infinity) - (a.serial_no ?? Infinity)
     || (b.provisional_no ?? 0) - (a.provisional_no ?? 0);
+}
+
+/** Check an event's data with the validator of its type. @returns {{value?: object, errors?: object}} */
+function validateAny(type, data) {
+  if (type === EVENT_TYPES.REGISTERED) return validateRegistration(data);
+  if (type === EVENT_TYPES.AMENDED) return validateAmendment(data);
+  return validateEventData(type, data);
 }
 
 // ---- The store -------------------------------------------------------------------------------------------
@@ -175,39 +218,53 @@ export function createStore({
   // -- sealing helpers (outside transactions) --
   const sealRow = async (k, row) => ({
     seq: row.seq,
-    appeal_id: row.mutation.appeal_id,
+    appeal_id: subjectOf(row.mutation),
     ...(row.acked ? { acked: row.acked } : {}),
     ...(await sealRecord(k, 'outbox', row.mutation.id, { mutation: row.mutation, made_at: row.made_at, by: row.by })),
   });
   const openRow = async (k, raw) => ({ seq: raw.seq, acked: raw.acked ?? null, ...(await openRecord(k, 'outbox', raw)) });
   const openAll = (k, store, raws) => Promise.all(raws.map((raw) => openRecord(k, store, raw)));
 
-  /** Everything needed to recompute the views of `appealIds`, opened. */
-  async function loadParts(k, appealIds) {
-    const wanted = new Set(appealIds);
-    const raw = await read(await db(), ['appeals', 'outbox', 'attention', 'meta'], async (s) => ({
+  /** Everything needed to recompute the views of `subjectIds` (appeals, openings, meetings), opened. */
+  async function loadParts(k, subjectIds) {
+    const wanted = new Set(subjectIds);
+    const raw = await read(await db(), ['appeals', 'records', 'outbox', 'attention', 'meta'], async (s) => ({
       appeals: await Promise.all([...wanted].map((id) => s.appeals.get(id))),
+      others: await Promise.all([...wanted].map((id) => s.records.get(id))),
       outbox: await s.outbox.getAll(),
       attention: await s.attention.getAll(),
       nextSeq: (await s.meta.get('nextSeq')) ?? 1,
     }));
     const records = new Map();
     for (const record of raw.appeals.filter(Boolean)) records.set(record.id, await openRecord(k, 'appeals', record));
+    for (const record of raw.others.filter(Boolean)) records.set(record.id, await openRecord(k, 'records', record));
     const rows = await Promise.all(raw.outbox.filter((r) => wanted.has(r.appeal_id)).map((r) => openRow(k, r)));
     const attention = await openAll(k, 'attention', raw.attention);
     return { records, rows, attention, nextSeq: raw.nextSeq, allRows: raw.outbox };
   }
+
+  const rowsOf = (parts, id) => parts.rows.filter((row) => subjectOf(row.mutation) === id).sort((a, b) => a.seq - b.seq);
 
   function viewOf(id, parts, server, extra = {}) {
     const record = parts.records.get(id);
     return computeView({
       id,
       server,
-      rows: parts.rows.filter((row) => row.mutation.appeal_id === id).sort((a, b) => a.seq - b.seq),
+      rows: rowsOf(parts, id),
       attention: parts.attention.filter((item) => item.mutation.appeal_id === id),
       previous: record?.view ?? null,
       ...extra,
     });
+  }
+
+  /** The sealed record to store for a subject: an appeal (`appeals`) or an opening or meeting (`records`). */
+  async function sealedSubject(k, id, parts, server, isAppeal, extra = {}) {
+    if (isAppeal) {
+      const view = viewOf(id, parts, server, extra);
+      return view && { store: 'appeals', view, sealed: await sealRecord(k, 'appeals', id, { server, view }) };
+    }
+    const view = computeRecordView({ id, server, rows: rowsOf(parts, id) });
+    return view && { store: 'records', view, sealed: await sealRecord(k, 'records', id, { server, view }) };
   }
 
   async function sessionUserName(k) {
@@ -235,30 +292,29 @@ export function createStore({
     return moving.length;
   }
 
-  /** Write a new outbox row for `mutation` and the appeal's recomputed view, in one transaction. */
+  /** Write a new outbox row for `mutation` and its subject's recomputed view, in one transaction. */
   async function enqueue(k, mutation, { parts, server, provisionalNo = null, removeAttention = null }) {
     const row = { seq: parts.nextSeq, acked: null, mutation, made_at: stamp(), by: await sessionUserName(k) };
     parts.rows.push(row);
     if (removeAttention) parts.attention = parts.attention.filter((item) => item.mutation.id !== removeAttention);
-    const view = viewOf(mutation.appeal_id, parts, server, { provisionalNo });
+    const subject = await sealedSubject(k, subjectOf(mutation), parts, server, Boolean(mutation.appeal_id), { provisionalNo });
     const sealedRow = await sealRow(k, row);
-    const sealedAppeal = await sealRecord(k, 'appeals', mutation.appeal_id, { server, view });
-    await write(await db(), ['meta', 'outbox', 'appeals', 'attention'], async (s) => {
+    await write(await db(), ['meta', 'outbox', 'appeals', 'records', 'attention'], async (s) => {
       // A seq is used once: were it taken meanwhile, writing would break that promise.
       if (((await s.meta.get('nextSeq')) ?? 1) !== row.seq) throw new Error('The outbox changed meanwhile; try again.');
       await s.outbox.put(sealedRow);
-      await s.appeals.put(sealedAppeal);
+      await s[subject.store].put(subject.sealed);
       await s.meta.put(row.seq + 1, 'nextSeq');
       if (provisionalNo !== null) await s.meta.put(provisionalNo + 1, 'provisionalNo');
       if (removeAttention) await s.attention.delete(removeAttention);
     });
-    return view;
+    return subject.view;
   }
 
   /** Settle mutations the server answered: acknowledged rows are marked, refused ones go to attention. */
   async function settle(items) {
     const k = key();
-    const parts = await loadParts(k, items.map((item) => item.mutation.appeal_id));
+    const parts = await loadParts(k, items.map((item) => subjectOf(item.mutation)));
     const byId = new Map(parts.allRows.map((row) => [row.id, row]));
     const at = stamp();
     const acks = [];
@@ -279,19 +335,21 @@ export function createStore({
         parts.attention.push(item);
       }
     }
-    const appeals = [];
-    for (const id of new Set(items.map((item) => item.mutation.appeal_id))) {
+    const subjects = [];
+    for (const { mutation } of items) {
+      const id = subjectOf(mutation);
+      if (subjects.some((subject) => subject.id === id)) continue;
       const server = parts.records.get(id)?.server ?? null;
-      const view = viewOf(id, parts, server);
-      if (view) appeals.push(await sealRecord(k, 'appeals', id, { server, view }));
+      const subject = await sealedSubject(k, id, parts, server, Boolean(mutation.appeal_id));
+      if (subject) subjects.push({ id, ...subject });
     }
-    await write(await db(), ['outbox', 'attention', 'appeals'], async (s) => {
+    await write(await db(), ['outbox', 'attention', 'appeals', 'records'], async (s) => {
       for (const row of acks) await s.outbox.put(row);
       for (const move of moves) {
         await s.outbox.delete(move.seq);
         await s.attention.put(move.sealed);
       }
-      for (const record of appeals) await s.appeals.put(record);
+      for (const subject of subjects) await s[subject.store].put(subject.sealed);
     });
     return { acknowledged: acks.length, attention: moves.length };
   }
@@ -390,6 +448,75 @@ export function createStore({
       return enqueue(k, mutation, { parts, server: record.server });
     }),
 
+    /**
+     * Record case work on a letter (a decision, a referral and its feedback, an answer, a stand notice posted
+     * or taken down, a measure, the closing, or "not accepted"), against the version the view shows. The
+     * rules run here as on the server, so a refusal is known at once, offline too.
+     * @param {string} id appeal id
+     * @param {string} type one of the appeal.* EVENT_TYPES but registered and amended
+     * @param {object} data the event's data (sync/PROTOCOL.md §7)
+     * @returns {Promise<object>} the view
+     * @throws {ValidationFailed|Refusal|NotFound}
+     */
+    recordCaseWork: (id, type, data) => exclusive(async () => {
+      const k = key();
+      const loaded = validateEventData(type, data);
+      if (loaded.errors) throw new ValidationFailed(loaded.errors);
+      const parts = await loadParts(k, [id]);
+      const record = parts.records.get(id);
+      if (!record) throw new NotFound('The appeal');
+      const { state } = foldState(record.server, rowsOf(parts, id));
+      if (!state) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
+      evolve(state, type, state.version, loaded.value, today(), { meetings: await meetingsById(k) });
+      const mutation = { id: randomUUID(), type, appeal_id: id, base_version: state.version, data: loaded.value };
+      return enqueue(k, mutation, { parts, server: record.server });
+    }),
+
+    // -- openings and meetings --
+
+    /**
+     * Record an opening of the box (the act): its id is the new event's id, so letters can name it at once.
+     * @param {object} data `opening.recorded` data
+     * @returns {Promise<object>} the opening's view
+     */
+    recordOpening: (data) => recordNew(EVENT_TYPES.OPENING_RECORDED, data),
+
+    /**
+     * Record a commission meeting; the school's quorum (from the session's settings) is checked here too.
+     * @param {object} data `meeting.recorded` data
+     * @returns {Promise<object>} the meeting's view
+     */
+    recordMeeting: (data) => recordNew(EVENT_TYPES.MEETING_RECORDED, data),
+
+    /** The director acknowledges an act. @returns {Promise<object>} the opening's view */
+    acknowledgeOpening: (openingId) => exclusive(async () => {
+      const k = key();
+      const data = { opening_id: openingId };
+      const parts = await loadParts(k, [openingId]);
+      const record = parts.records.get(openingId);
+      if (!record?.view) throw new NotFound('The opening');
+      const state = { version: record.view.version, opening: record.view, acknowledged: Boolean(record.view.acknowledged_at) };
+      evolve(state, EVENT_TYPES.OPENING_ACKNOWLEDGED, null, data, today());
+      const mutation = { id: randomUUID(), type: EVENT_TYPES.OPENING_ACKNOWLEDGED, appeal_id: null, base_version: null, data };
+      return enqueue(k, mutation, { parts, server: record.server });
+    }),
+
+    /** @returns {Promise<object[]>} the views of every opening or meeting (`entity`), newest first */
+    async listRecords(entity) {
+      const k = key();
+      const raws = await read(await db(), ['records'], (s) => s.records.getAll());
+      const views = (await openAll(k, 'records', raws)).map((record) => record.view).filter((view) => view?.entity === entity);
+      const when = (view) => view.opened_at ?? view.held_on ?? '';
+      return views.sort((a, b) => when(b).localeCompare(when(a)));
+    },
+
+    /** @returns {Promise<object|null>} an opening's or a meeting's view */
+    async getRecord(id) {
+      const k = key();
+      const raw = await read(await db(), ['records'], (s) => s.records.get(id));
+      return raw ? (await openRecord(k, 'records', raw)).view : null;
+    },
+
     // -- outbox --
 
     /** @returns {Promise<number>} mutations not yet answered by the server (readable while locked) */
@@ -453,20 +580,31 @@ export function createStore({
       const raw = await read(await db(), ['attention'], (s) => s.attention.get(mutationId));
       if (!raw) throw new NotFound('The item');
       const { mutation, result } = await openRecord(k, 'attention', raw);
-      const check = mutation.type === EVENT_TYPES.REGISTERED ? validateRegistration : validateAmendment;
-      const loaded = check(newData ?? mutation.data);
+      const loaded = validateAny(mutation.type, newData ?? mutation.data);
       if (loaded.errors) throw new ValidationFailed(loaded.errors);
-      const parts = await loadParts(k, [mutation.appeal_id]);
-      const server = parts.records.get(mutation.appeal_id)?.server ?? null;
-      const rows = parts.rows.filter((row) => row.mutation.appeal_id === mutation.appeal_id).sort((a, b) => a.seq - b.seq);
-      const { state } = mutation.type === EVENT_TYPES.REGISTERED ? { state: server && stateFromChange(server) } : foldState(server, rows);
-      const baseVersion = mutation.type === EVENT_TYPES.AMENDED ? state?.version ?? null : null;
-      if (mutation.type === EVENT_TYPES.AMENDED && !state) {
-        throw new Refusal('registration_needs_attention', 'Resend the registration first.');
+      const subject = subjectOf(mutation);
+      const parts = await loadParts(k, [subject]);
+      const held = parts.records.get(subject) ?? null;
+      const server = held?.server ?? null;
+      let state = null;
+      let baseVersion = null;
+      if (mutation.type === EVENT_TYPES.REGISTERED) {
+        state = server && stateFromChange(server);
+      } else if (mutation.type === EVENT_TYPES.OPENING_ACKNOWLEDGED) {
+        const view = held?.view;
+        state = view ? { version: view.version, opening: view, acknowledged: Boolean(view.acknowledged_at) } : null;
+      } else if (mutation.appeal_id) {
+        state = foldState(server, rowsOf(parts, subject)).state;
+        if (!state) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
+        baseVersion = state.version; // made against the version the appeal has now
       }
-      evolve(state, mutation.type, baseVersion, loaded.value, today());
+      const session = await readSession(k);
+      const context = { quorum: session?.school?.quorum ?? null, meetings: await meetingsById(k) };
+      evolve(state, mutation.type, baseVersion, loaded.value, today(), context);
       const keepId = result?.error === 'seq_reused' && newData === undefined;
-      const again = { ...mutation, id: keepId ? mutation.id : randomUUID(), base_version: baseVersion, data: loaded.value };
+      // A new opening or meeting keeps its id whatever happens: letters and decisions may name it already.
+      const recordsItself = mutation.type === EVENT_TYPES.OPENING_RECORDED || mutation.type === EVENT_TYPES.MEETING_RECORDED;
+      const again = { ...mutation, id: keepId || recordsItself ? mutation.id : randomUUID(), base_version: baseVersion, data: loaded.value };
       delete again.seq;
       return enqueue(k, again, { parts, server, removeAttention: mutationId });
     }),
@@ -497,10 +635,11 @@ export function createStore({
      * @param {object[]} changes
      * @param {number} cursor
      */
-    applyPull: (changes, cursor) => exclusive(async () => {
+    applyPull: (changes, cursor, { calendar = null, chain: head = null } = {}) => exclusive(async () => {
       const k = key();
       const appealChanges = changes.filter((change) => (change.entity ?? 'appeal') === 'appeal');
-      const parts = await loadParts(k, appealChanges.map((change) => change.id));
+      const recordChanges = changes.filter((change) => change.entity === 'opening' || change.entity === 'meeting');
+      const parts = await loadParts(k, changes.map((change) => change.id));
       const done = [];
       const sealed = [];
       for (const change of appealChanges) {
@@ -509,13 +648,23 @@ export function createStore({
           && (change.history ? seen.has(row.mutation.id) : change.version >= (row.acked.version ?? Infinity));
         done.push(...parts.rows.filter(shows).map((row) => row.seq));
         parts.rows = parts.rows.filter((row) => !shows(row));
-        const view = viewOf(change.id, parts, change);
-        sealed.push(await sealRecord(k, 'appeals', change.id, { server: change, view }));
+        sealed.push(await sealedSubject(k, change.id, parts, change, true));
       }
-      await write(await db(), ['appeals', 'outbox', 'meta'], async (s) => {
-        for (const record of sealed) await s.appeals.put(record);
+      for (const change of recordChanges) {
+        // The record shows its recording; an acknowledgement shows once the pulled act carries it.
+        const shows = (row) => row.acked && subjectOf(row.mutation) === change.id
+          && (row.mutation.type !== EVENT_TYPES.OPENING_ACKNOWLEDGED || Boolean(change.acknowledged_at));
+        done.push(...parts.rows.filter(shows).map((row) => row.seq));
+        parts.rows = parts.rows.filter((row) => !shows(row));
+        sealed.push(await sealedSubject(k, change.id, parts, change, false));
+      }
+      await write(await db(), ['appeals', 'records', 'outbox', 'meta'], async (s) => {
+        for (const subject of sealed) await s[subject.store].put(subject.sealed);
         for (const seq of done) await s.outbox.delete(seq);
         await s.meta.put(cursor, 'cursor');
+        // Public holidays and the school's working week: not confidential, and needed before unlocking.
+        if (calendar) await s.meta.put(calendar, 'calendar');
+        if (head) await s.meta.put(head, 'chain'); // the journal's hash-chain head, for the printed journal
       });
     }),
 
@@ -547,6 +696,27 @@ export function createStore({
     },
   };
 
+  /** Record a new opening or meeting: the event's id becomes the record's id. */
+  function recordNew(type, data) {
+    return exclusive(async () => {
+      const k = key();
+      const loaded = validateEventData(type, data);
+      if (loaded.errors) throw new ValidationFailed(loaded.errors);
+      const session = await readSession(k);
+      evolve(null, type, null, loaded.value, today(), { quorum: session?.school?.quorum ?? null });
+      const mutation = { id: randomUUID(), type, appeal_id: null, base_version: null, data: loaded.value };
+      const parts = await loadParts(k, [mutation.id]);
+      return enqueue(k, mutation, { parts, server: null });
+    });
+  }
+
+  /** Meetings known on this device, as the rules look decisions' meetings up: data by id. */
+  async function meetingsById(k) {
+    const raws = await read(await db(), ['records'], (s) => s.records.getAll());
+    const views = (await openAll(k, 'records', raws)).map((record) => record.view);
+    return Object.fromEntries(views.filter((view) => view?.entity === 'meeting').map((view) => [view.id, view]));
+  }
+
   function askPersistenceOnce() {
     // After the first save, never blocking it: Chromium answers without a prompt.
     store.getMeta('persistenceAsked').then(async (asked) => {
@@ -561,7 +731,8 @@ export function createStore({
 
 // The app's store, over the page's database and the vault's key.
 export const {
-  getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, pendingCount,
-  pendingMutations, applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor,
-  resetCursor, renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence,
+  getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, recordCaseWork,
+  recordOpening, recordMeeting, acknowledgeOpening, listRecords, getRecord, pendingCount, pendingMutations,
+  applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor, resetCursor,
+  renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence,
 } = createStore();

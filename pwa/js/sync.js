@@ -152,7 +152,7 @@ export function createSync({
         }
         throw error;
       }
-      await store.applyPull(page.changes, page.cursor); // the cursor is stored with the page, never before
+      await store.applyPull(page.changes, page.cursor, { calendar: page.calendar, chain: page.chain }); // cursor with its page
       const advanced = page.cursor !== cursor;
       cursor = page.cursor;
       if (!page.has_more || !advanced) return;

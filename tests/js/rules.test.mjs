@@ -5,6 +5,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 import * as rules from '../../pwa/js/rules.js';
 import { GENESIS, canonicalBytes, chainHash } from '../../pwa/js/chain.js';
+import { WorkCalendar } from '../../pwa/js/calendar.js';
 
 const VECTORS = new URL('../../sync/vectors/', import.meta.url);
 const load = (name) => JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8'));
@@ -52,20 +53,17 @@ test('chain: floats and lone surrogates are refused', () => {
   assert.throws(() => canonicalBytes({ a: '\ud800' }), TypeError);
 });
 
-const DATA_CHECK = {
-  'appeal.registered': rules.validateRegistration,
-  'appeal.amended': rules.validateAmendment,
-};
-
 for (const c of load('evolve.json').cases) {
   test(`evolve: ${c.name}`, () => {
     // The vectors' data must be what validation hands the rules (a fixed point), or the case proves nothing.
-    const check = DATA_CHECK[c.event_type];
-    if (check) assert.deepEqual(check(c.data), { value: c.data });
+    if (Object.values(rules.EVENT_TYPES).includes(c.event_type)) {
+      assert.deepEqual(rules.validateEventData(c.event_type, c.data), { value: c.data });
+    }
     const state = structuredClone(c.state);
+    const context = structuredClone(c.context ?? {});
     let outcome;
     try {
-      outcome = { state: rules.evolve(state, c.event_type, c.base_version, structuredClone(c.data), c.today) };
+      outcome = { state: rules.evolve(state, c.event_type, c.base_version, structuredClone(c.data), c.today, context) };
     } catch (error) {
       if (error instanceof rules.Refusal) outcome = { refusal: error.code };
       else if (error instanceof rules.Conflict) outcome = { conflict: error.currentVersion };
@@ -73,8 +71,20 @@ for (const c of load('evolve.json').cases) {
     }
     assert.deepEqual(outcome, c.expected);
     assert.deepEqual(state, c.state, 'evolve does not change the state it was given');
+    assert.deepEqual(context, c.context ?? {}, 'evolve does not change its context');
   });
 }
+
+test('evolve: every refusal code of sync/rules.py is among the vectors and known to rules.js', () => {
+  const python = readFileSync(new URL('../../sync/rules.py', import.meta.url), 'utf8');
+  const javascript = readFileSync(new URL('../../pwa/js/rules.js', import.meta.url), 'utf8');
+  const codes = (source, pattern) => new Set([...source.matchAll(pattern)].map((m) => m[1]));
+  const inPython = codes(python, /Refusal\(\s*"([a-z_]+)"/g);
+  const inJavaScript = codes(javascript, /Refusal\(\s*'([a-z_]+)'/g);
+  const covered = new Set(load('evolve.json').cases.filter((c) => c.expected.refusal).map((c) => c.expected.refusal));
+  assert.deepEqual([...inJavaScript].sort(), [...inPython].sort());
+  for (const code of inPython) assert.ok(covered.has(code), code);
+});
 
 for (const c of load('mutations.json').cases) {
   test(`mutation: ${c.name}`, () => {
@@ -151,4 +161,137 @@ test('seq goes as far as JavaScript counts exactly, and no further', () => {
   assert.ok(rules.validateMutation({ ...base, seq: Number.MAX_SAFE_INTEGER }).value);
   assert.ok(rules.validateMutation({ ...base, seq: Number.MAX_SAFE_INTEGER + 1 }).errors);
   assert.equal(rules.planBatch(Number.MAX_SAFE_INTEGER - 1, [Number.MAX_SAFE_INTEGER]).firstNew, 0);
+});
+
+// ---- Case work, openings, meetings: what the vectors do not reach -----------------------------------------
+
+const evolveCase = (name) => structuredClone(load('evolve.json').cases.find((c) => c.name === name));
+
+test('register starts an empty case, and a correction keeps the case work', () => {
+  const registered = rules.evolve(null, rules.EVENT_TYPES.REGISTERED, null, evolveCase('register a signed letter').data, null);
+  assert.deepEqual(registered.case, rules.emptyCase());
+  const worked = rules.evolve(registered, rules.EVENT_TYPES.REFERRED, 1,
+    { referred_on: '2025-03-12', authority: 'police', outgoing_no: null, contact: null, note: null }, null);
+  const amended = rules.evolve(worked, rules.EVENT_TYPES.AMENDED, 2, { changes: { urgent: true }, reason: 'r' }, null);
+  assert.equal(amended.version, 3);
+  assert.deepEqual(amended.case, worked.case);
+  assert.equal(amended.status, 'in_progress');
+});
+
+test('a state stored before case work existed gets an empty case', () => {
+  const { state } = evolveCase('register over an existing appeal');
+  delete state.case;
+  const next = rules.evolve(state, rules.EVENT_TYPES.MEASURE_RECORDED, state.version,
+    { taken_on: '2025-03-12', kind: 'conversation', description: 'd', taken_by: 't' }, '2025-03-17');
+  assert.equal(next.case.measures.length, 1);
+  assert.equal(rules.answeredOn(state), null);
+});
+
+test('decide looks meetings up in an object or a Map, and only with a today', () => {
+  const c = evolveCase('decide at a meeting: registered becomes in progress');
+  const meetings = new Map(Object.entries(c.context.meetings));
+  assert.deepEqual(rules.evolve(c.state, c.event_type, 1, c.data, c.today, { meetings }), c.expected.state);
+  assert.throws(() => rules.evolve(c.state, c.event_type, 1, c.data, c.today), { code: 'meeting_not_found' });
+  assert.throws(() => rules.evolve(c.state, c.event_type, 1, c.data, c.today, null), { code: 'meeting_not_found' });
+  assert.throws(() => rules.evolve(c.state, c.event_type, 1, c.data, c.today, { meetings: { toString: {} } }),
+    { code: 'meeting_not_found' });
+  assert.deepEqual(rules.evolve(c.state, c.event_type, 1, c.data, null), c.expected.state);
+});
+
+test('a versioned event without its base_version is a programming error, not a refusal', () => {
+  const c = evolveCase('close an answered case');
+  assert.throws(() => rules.evolve(c.state, c.event_type, null, c.data, c.today), TypeError);
+});
+
+test('members are compared as Python compares them: spaces collapsed, case folded', () => {
+  const member = (name) => ({ name, position: 'p' });
+  const opening = (names) => ({ opened_at: '2025-03-10T08:05:00+06:00', members: names.map(member), letters_count: 0, seal: 'intact', remarks: null });
+  for (const pair of [['Айгүл Ж.', ' айгүл\u3000ж. '], ['Straße', 'STRASSE'], ['Σοφία', 'ΣΟΦΊΑ']]) {
+    assert.throws(() => rules.recordOpening(null, opening(pair), null), { code: 'member_listed_twice' }, pair.join(' / '));
+  }
+  for (const pair of [['Айгүл Ж.', 'Айгүл Ж'], ['\u0131', 'i'], ['Ж.\u200bА.', 'Ж. А.']]) {
+    assert.ok(rules.recordOpening(null, opening(pair), null), pair.join(' / '));
+  }
+  assert.equal(rules.casefold('ẞ\u0130Ꭰꭰ'), 'ssi\u0307ᎠᎠ');
+  assert.equal(rules.personKey('\x1c Ann\x85\u3000Lee \t'), 'ann lee');
+});
+
+test('due dates come from the school calendar; a letter not accepted has none', () => {
+  const calendar = new WorkCalendar({ week: 5, holidays: ['2025-03-21'] });
+  // Received on Monday 2025-03-10: five working days later is Monday 17.
+  assert.equal(rules.dueOn('registered', '2025-03-10', calendar, 5), '2025-03-17');
+  assert.equal(rules.dueOn('answered', '2025-03-17', calendar, 5), '2025-03-25', 'the holiday does not count');
+  assert.equal(rules.dueOn('not_accepted', '2025-03-10', calendar, 5), null);
+  const pulled = { week: 6, holidays: [], days_off: [], working_days: [], due_in_days: 2 };
+  assert.equal(rules.dueOn('in_progress', '2025-03-14', pulled), '2025-03-17', 'Saturday counts in a six-day week');
+  assert.equal(rules.dueOn('in_progress', '2025-03-14', pulled, 1), '2025-03-15');
+  assert.equal(rules.dueOn('in_progress', '2025-03-14', {}), '2025-03-21', 'five working days by default');
+});
+
+test('answeredOn is the day of the first answer, an invitation included', () => {
+  assert.equal(rules.answeredOn(evolveCase('invite the anonymous writer to a conversation on the stand').expected.state), '2025-03-12');
+  const { state } = evolveCase('close an answered case');
+  assert.equal(rules.answeredOn(state), state.case.answers[0].answered_on);
+  assert.equal(rules.answeredOn(evolveCase('register a signed letter').expected.state), null);
+});
+
+test('moments are read as Python reads them and written as it writes them', () => {
+  const text = (value) => rules.parseMoment(value)?.text ?? null;
+  assert.equal(text('2025-03-10T08:05:00+06:00'), '2025-03-10T08:05:00+06:00');
+  assert.equal(text('2025-03-10T08:05Z'), '2025-03-10T08:05:00+00:00');
+  assert.equal(text('2025-03-10 08:05:07.25-05:30'), '2025-03-10T08:05:07.250000-05:30');
+  assert.equal(text('2025-03-10T08:05:00.000001+06:00'), '2025-03-10T08:05:00.000001+06:00');
+  assert.equal(rules.parseMoment('2025-03-10T08:05:00').offset, null, 'naive');
+  for (const bad of ['2025-03-10T08:05:60Z', '2025-03-10T08:60Z', '2025-02-29T08:05Z', '2025-03-10T08:05+24:00',
+    '2025-03-10T08:05+06:60', '2025-03-10T08:05z', '2025-03-10T08:05:00.1234567Z', '2025-03-10']) {
+    assert.equal(rules.parseMoment(bad), null, bad);
+  }
+  const data = { opened_at: '2025-03-10T08:05:00', members: [{ name: 'a', position: 'b' }], letters_count: 0, seal: 'intact' };
+  assert.deepEqual(rules.validateEventData(rules.EVENT_TYPES.OPENING_RECORDED, data).errors, { opened_at: ['naive'] });
+});
+
+test('event data errors name codes the forms can word, keyed like the server', () => {
+  const { ANSWERED, OPENING_RECORDED, MEETING_RECORDED, DECIDED } = rules.EVENT_TYPES;
+  assert.deepEqual(rules.validateEventData(ANSWERED, { answered_on: '2025-03-14', way: 'stand', kind: 'answer', text: ' ' }),
+    { errors: { text: ['text_required'] } });
+  assert.deepEqual(rules.validateEventData(ANSWERED, { answered_on: '2025-03-14', way: 'stand', kind: 'invitation' }),
+    { value: { answered_on: '2025-03-14', way: 'stand', kind: 'invitation', text: null } });
+  assert.deepEqual(rules.validateEventData(OPENING_RECORDED, {
+    opened_at: '2025-03-10T08:05+06:00', members: [null, { name: '', position: 'p', extra: 1 }], letters_count: 10001, seal: 'x',
+  }).errors, {
+    members: { 0: ['null'], 1: { name: ['too_short', 'blank'], extra: ['unknown'] } },
+    letters_count: ['out_of_range'],
+    seal: ['not_one_of'],
+  });
+  assert.deepEqual(rules.validateEventData(MEETING_RECORDED, { held_on: '2025-03-14', members_present: [] }).errors,
+    { members_present: ['too_few'] });
+  assert.deepEqual(rules.validateEventData(DECIDED, { meeting_id: 'x', decision: 'd', official: 'o' }).errors,
+    { meeting_id: ['invalid_uuid'], official: { _schema: ['invalid_type'] } });
+  assert.throws(() => rules.validateEventData('appeal.archived', {}), TypeError);
+});
+
+test('mutations name their appeal exactly when the event is about one', () => {
+  const { mutation } = structuredClone(load('mutations.json').cases.find((c) => c.name === 'a commission meeting of three'));
+  assert.ok(rules.validateMutation(mutation).value);
+  assert.deepEqual(rules.validateMutation({ ...mutation, appeal_id: mutation.id, base_version: 1 }).errors,
+    { appeal_id: ['appeal_forbidden'], base_version: ['version_forbidden'] });
+  assert.deepEqual(rules.validateMutation({ ...mutation, type: 'appeal.closed' }).errors,
+    { appeal_id: ['appeal_required'], base_version: ['version_required'] });
+});
+
+test('the vocabularies are the server\'s', () => {
+  const events = readFileSync(new URL('../../sync/events.py', import.meta.url), 'utf8');
+  const python = (name) => JSON.parse(events.match(new RegExp(`^${name} = \\(([^)]*)\\)`, 'm'))[1]
+    .replace(/#.*$/gm, '').replace(/,\s*$/, '').replace(/^/, '[').replace(/$/, ']'));
+  for (const name of ['AUTHORITIES', 'ANSWER_WAYS', 'ANSWER_KINDS', 'MEASURE_KINDS', 'SEAL_STATES', 'APPLICANT_ROLES']) {
+    assert.deepEqual(rules[name], python(name), name);
+  }
+  const types = [...events.matchAll(/^ {4}[A-Z_]+ = "([a-z_]+\.[a-z_]+)"$/gm)].map((m) => m[1]);
+  assert.deepEqual(Object.values(rules.EVENT_TYPES), types);
+  assert.deepEqual(rules.VERSIONED, types.filter((t) => t.startsWith('appeal.') && t !== 'appeal.registered'));
+  assert.ok(rules.mayRecord('director', 'opening.acknowledged'));
+  assert.ok(!rules.mayRecord('director', 'appeal.answered'));
+  assert.ok(rules.mayRecord('commission', 'meeting.recorded'));
+  assert.ok(!rules.mayRecord('commission', 'appeal.registered'));
+  assert.ok(!rules.mayRecord('pedagogue', 'toString'));
 });

@@ -21,9 +21,9 @@ async function withSession(options) {
 test('idb: the upgrade ladder creates the stores of docs/PWA.md', async () => {
   const env = await makeStore();
   const db = await env.db();
-  assert.equal(db.version, 1);
+  assert.equal(db.version, 2);
   const stores = env.factory.databases.get('ishenim').stores;
-  assert.deepEqual([...stores.keys()].sort(), ['appeals', 'attention', 'meta', 'outbox', 'session']);
+  assert.deepEqual([...stores.keys()].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records', 'session']);
   assert.equal(stores.get('outbox').keyPath, 'seq');
   assert.deepEqual([...stores.get('outbox').indexes.keys()].sort(), ['by_appeal', 'by_id']);
 });
@@ -51,7 +51,7 @@ test('registering writes the outbox row, the appeal and the counters in one stri
   const view = await env.store.registerAppeal(registration());
   const writes = env.factory.log.slice(logBefore).filter((t) => t.mode === 'readwrite');
   assert.equal(writes.length, 1);
-  assert.deepEqual([...writes[0].names].sort(), ['appeals', 'attention', 'meta', 'outbox']);
+  assert.deepEqual([...writes[0].names].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records']);
   assert.equal(writes[0].durability, 'strict');
   assert.ok(env.factory.log.filter((t) => t.mode === 'readwrite').every((t) => t.durability === 'strict'));
   assert.equal(view.serial_no, null);

@@ -20,6 +20,13 @@ export const SERVER_ERROR_CODES = [
   // push: one mutation
   'appeal_exists', 'appeal_not_found', 'received_in_future', 'received_too_early', 'invalid_amendment',
   'school_year_changed', 'stale_version', 'seq_reused', 'id_conflict', 'unknown_event',
+  // push: the case work, openings and meetings (sync/rules.py)
+  'date_before_received', 'date_in_future', 'appeal_not_accepted', 'appeal_closed', 'case_work_started',
+  'meeting_not_found', 'referral_not_found', 'feedback_recorded_already', 'date_before_referral',
+  'anonymous_in_person', 'signed_on_stand', 'answer_not_found', 'not_on_stand', 'notice_posted_already',
+  'notice_removed_already', 'notice_not_posted', 'date_before_answer', 'date_before_posting', 'not_answered',
+  'record_exists', 'opening_not_found', 'acknowledged_already', 'member_listed_twice', 'member_not_confirmed',
+  'no_quorum',
   // pull
   'cursor_ahead',
 ];

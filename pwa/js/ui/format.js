@@ -2,10 +2,8 @@
  * Small helpers that turn an appeal view into what the journal shows: its number, the applicant, dates.
  */
 import { t, formatDate } from '../i18n.js';
-import { addDays, localToday } from '../rules.js';
-
-/** Answers are due this many working days after receipt (the regulation's default). */
-export const ANSWER_WORKING_DAYS = 5;
+import { DEFAULT_DUE_IN, WorkCalendar } from '../calendar.js';
+import { addDays, dueOn, localToday } from '../rules.js';
 
 /**
  * The number shown for a letter: the official serial number, or the provisional mark "~N" until the
@@ -41,31 +39,49 @@ export const todayISO = localToday;
 export { addDays };
 
 /**
- * A simple estimate of the answer's due date: `received_on` plus five working days, counting Monday to
- * Friday only. The school's own calendar (holidays, six-day weeks) replaces this in a later issue.
- * @param {string} receivedOn YYYY-MM-DD
- * @param {number} [workingDays]
- * @returns {string} YYYY-MM-DD, or '' for a missing date
+ * The day the answer is due: the server's, once pulled; for a letter not sent yet, counted here on the
+ * school's calendar from the last pull (Monday to Friday and five days before any pull). None for a
+ * letter not accepted, which has no deadline.
+ * @param {object} view an appeal view
+ * @param {object|null} calendar the pulled calendar `{week, holidays, days_off, working_days, due_in_days}`
+ * @returns {string|null} YYYY-MM-DD
  */
-export function estimatedDueDate(receivedOn, workingDays = ANSWER_WORKING_DAYS) {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(receivedOn || '')) return '';
-  let day = receivedOn;
-  let left = workingDays;
-  while (left > 0) {
-    day = addDays(day, 1);
-    const weekday = new Date(`${day}T00:00:00Z`).getUTCDay();
-    if (weekday !== 0 && weekday !== 6) left -= 1;
-  }
-  return day;
+export function dueDate(view, calendar) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(view.received_on || '')) return null;
+  return view.due_on ?? dueOn(view.status, view.received_on, WorkCalendar.fromJSON(calendar ?? {}),
+    calendar?.due_in_days ?? DEFAULT_DUE_IN);
+}
+
+/**
+ * Where a letter stands against its deadline: 'overdue', 'due_soon' (one working day or less left),
+ * 'on_time', or null once answered, closed or not accepted.
+ * @param {object} view
+ * @param {object|null} calendar
+ * @param {string} today YYYY-MM-DD
+ */
+export function deadlineState(view, calendar, today) {
+  const due = dueDate(view, calendar);
+  if (!due || ['answered', 'closed', 'not_accepted'].includes(view.status)) return null;
+  return WorkCalendar.fromJSON(calendar ?? {}).status(due, today);
 }
 
 /**
  * The due date as a short text, e.g. "12 Mar 2025".
- * @param {string} receivedOn
+ * @param {object} view
+ * @param {object|null} calendar
  */
-export function dueDateText(receivedOn) {
-  const due = estimatedDueDate(receivedOn);
+export function dueDateText(view, calendar) {
+  const due = dueDate(view, calendar);
   return due ? formatDate(due, 'short') : '';
+}
+
+/**
+ * Calendar days from one date to another (YYYY-MM-DD), negative when `to` is earlier.
+ * @param {string} from
+ * @param {string} to
+ */
+export function daysBetween(from, to) {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import { h } from '../dom.js';
 import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
-import { applicantLabel, estimatedDueDate, isProvisional, letterMark } from './format.js';
+import { applicantLabel, deadlineState, dueDate, isProvisional, letterMark, todayISO } from './format.js';
+import { caseWorkCard } from './casework.js';
 import { urgentPanel } from './urgent.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -67,7 +68,10 @@ export async function render(app, { id }) {
       h('a', { href: '#/journal', class: 'button button-secondary' }, t('common.back_to_journal')));
   }
   const applicant = view.contents?.applicant || {};
-  const due = estimatedDueDate(view.received_on);
+  const calendar = await app.store.getMeta('calendar');
+  const due = dueDate(view, calendar);
+  const deadline = deadlineState(view, calendar, todayISO());
+  const measures = view.contents?.case?.measures ?? [];
   const history = Array.isArray(view.history) ? view.history : [];
 
   return h('section', { class: 'screen' },
@@ -78,6 +82,7 @@ export async function render(app, { id }) {
         h('p', { class: 'chips' },
           h('span', { class: 'chip' }, term('status', view.status || 'registered')),
           view.urgent && h('span', { class: 'chip chip-urgent' }, t('letter.urgent')),
+          deadline && deadline !== 'on_time' && h('span', { class: `chip chip-${deadline}` }, t(`deadline.${deadline}`)),
           view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
           view.attention && h('a', { class: 'chip chip-attention', href: '#/attention' }, t('letter.needs_attention')))),
       h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
@@ -99,9 +104,11 @@ export async function render(app, { id }) {
         row(t('field.summary'), view.contents?.summary, { className: 'detail-wide' }),
         row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text' }),
         row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code' }),
-        row(t('field.due_date'), due ? `${formatDate(due)} (${t('letter.due_estimate')})` : null),
-        row(t('field.answered_on'), null, { empty: t('letter.no_answer_yet') }),
-        row(t('field.measures'), null, { empty: t('letter.no_measures_yet') }))),
+        row(t('field.due_date'), due ? formatDate(due) : null, { empty: t('letter.no_deadline') }),
+        row(t('field.answered_on'), view.answered_on ? formatDate(view.answered_on) : null, { empty: t('letter.no_answer_yet') }),
+        row(t('field.measures'), measures.length > 0 ? measures.map((m) => t(`measure.${m.kind}`)).join(', ') : null,
+          { empty: t('letter.no_measures_yet') }))),
+    caseWorkCard(app, view),
     h('div', { class: 'card' },
       h('h2', null, t('history.title')),
       history.length === 0 ? h('p', { class: 'muted' }, t('history.empty'))

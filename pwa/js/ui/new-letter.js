@@ -9,13 +9,16 @@ import { registrationFromValues } from './letter-values.js';
 
 /**
  * @param {object} app
- * @returns {HTMLElement}
+ * @param {{id?: string}} [params] the opening the letter was taken out at, when registered from it
+ * @returns {Promise<HTMLElement>}
  */
-export function render(app) {
+export async function render(app, { id: openingId } = {}) {
   let saved = null;
+  const opening = openingId ? await app.store.getRecord(openingId) : null;
+  const initial = opening ? { ...emptyValues(), opening_id: opening.id, received_on: opening.opened_at.slice(0, 10) } : emptyValues();
   const form = letterForm(app, {
-    draftKey: 'new',
-    initial: emptyValues(),
+    draftKey: opening ? `new:${opening.id}` : 'new',
+    initial,
     submitLabel: t('new.submit'),
     async onSave(values) {
       saved = await app.store.registerAppeal(registrationFromValues(values));

@@ -8,6 +8,8 @@ import { t, formatDateTime, formatNumber } from '../i18n.js';
 const NAV = [
   { hash: '#/journal', key: 'nav.journal', match: ['journal', 'letter', 'amend'] },
   { hash: '#/new', key: 'nav.new_letter', match: ['new'] },
+  { hash: '#/openings', key: 'nav.openings', match: ['openings', 'opening', 'opening-new'] },
+  { hash: '#/meetings', key: 'nav.meetings', match: ['meetings', 'meeting', 'meeting-new'] },
   { hash: '#/attention', key: 'nav.attention', match: ['attention', 'resend'] },
   { hash: '#/settings', key: 'nav.settings', match: ['settings'] },
 ];
