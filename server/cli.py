@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import sys
 import uuid
 
 import click
 from flask import Flask
 from flask.cli import with_appcontext
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from server.db import begin_write, db
 from server.errors import ApiError
 from server.models import School
-from server.services import accounts, demo, verify
+from server.services import accounts, demo, schools, verify
 from sync.events import Role
+from sync.schemas import SchoolSettingsSchema
 
 
 @click.command("create-school")
@@ -38,13 +41,7 @@ def create_school(name: str) -> None:
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
 def create_user(school_id: str, role: str, username: str, full_name: str, password_stdin: bool) -> None:
     """Create an account; the password comes from standard input so it stays out of the shell history."""
-    try:
-        school_uuid = uuid.UUID(school_id)
-    except ValueError:
-        raise click.BadParameter("not a school id", param_hint="--school") from None
-    school = db.session.scalar(select(School).where(School.uuid == school_uuid))
-    if school is None:
-        raise click.BadParameter("no such school", param_hint="--school")
+    school = _school(school_id)
     password = sys.stdin.readline().rstrip("\r\n")
     begin_write()
     try:
@@ -95,6 +92,49 @@ def seed_demo() -> None:
         click.echo(f"  {role:<11} username: {username:<11} password: {password}")
 
 
+def _school(school_id: str) -> School:
+    try:
+        school_uuid = uuid.UUID(school_id)
+    except ValueError:
+        raise click.BadParameter("not a school id", param_hint="--school") from None
+    school = db.session.scalar(select(School).where(School.uuid == school_uuid))
+    if school is None:
+        raise click.BadParameter("no such school", param_hint="--school")
+    return school
+
+
+@click.command("school-settings")
+@with_appcontext
+@click.option("--school", "school_id", required=True, help="The school's id (printed by create-school).")
+@click.option(
+    "--set",
+    "assignments",
+    multiple=True,
+    metavar="KEY=JSON",
+    help='A setting and its JSON value, e.g. --set quorum=2 --set \'days_off=["2026-03-23"]\'.',
+)
+def school_settings(school_id: str, assignments: tuple[str, ...]) -> None:
+    """Show a school's settings, or change some: all are checked together and nothing is saved if one is wrong."""
+    changes = {}
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{assignment!r} is not KEY=JSON", param_hint="--set")
+        try:
+            changes[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            raise click.BadParameter(f"the value of {key!r} is not JSON", param_hint="--set") from None
+    if changes:
+        begin_write()
+    school = _school(school_id)
+    try:
+        settings = schools.update_settings(school, changes) if changes else schools.settings_of(school)
+    except ValidationError as error:
+        raise click.ClickException(f"Not saved; invalid: {', '.join(sorted(error.messages))}.") from None
+    db.session.commit()
+    click.echo(json.dumps(SchoolSettingsSchema().dump(settings), ensure_ascii=False, indent=2, sort_keys=True))
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_school, create_user, revoke_device, verify_command, seed_demo):
+    for command in (create_school, create_user, revoke_device, verify_command, seed_demo, school_settings):
         app.cli.add_command(command)

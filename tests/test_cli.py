@@ -6,6 +6,7 @@ operator would use it: the printed id to create a user, the printed credentials 
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
@@ -201,3 +202,24 @@ def test_real_flask_command_line(instance: Path, app: Flask, client: FlaskClient
     response = _login(client, "cli-user", PASSWORD)
     assert response.status_code == 201
     assert response.get_json()["user"]["school_id"] == school_id
+
+
+def test_school_settings_are_shown_and_changed_all_or_nothing(app: Flask, runner: FlaskCliRunner, factory) -> None:
+    school = factory.school()
+    shown = runner.invoke(args=["school-settings", "--school", str(school.uuid)])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["quorum"] == 3 and json.loads(shown.output)["due_in_days"] == 5
+    changed = runner.invoke(
+        args=["school-settings", "--school", str(school.uuid), "--set", "quorum=2", "--set", 'days_off=["2026-03-23"]']
+    )
+    assert changed.exit_code == 0, changed.output
+    assert json.loads(changed.output)["quorum"] == 2 and json.loads(changed.output)["days_off"] == ["2026-03-23"]
+    refused = runner.invoke(
+        args=["school-settings", "--school", str(school.uuid), "--set", "quorum=2", "--set", "week=7"]
+    )
+    assert refused.exit_code == 1 and "week" in refused.output
+    for bad in (["--set", "quorum"], ["--set", "quorum=two"]):
+        assert runner.invoke(args=["school-settings", "--school", str(school.uuid), *bad]).exit_code == 2
+    with app.app_context():
+        stored = db.session.get(School, school.id)
+        assert stored is not None and stored.settings == {"quorum": 2, "days_off": ["2026-03-23"]}

@@ -14,5 +14,16 @@ def settings_of(school: School) -> dict[str, Any]:
     return settings
 
 
+def update_settings(school: School, changes: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``changes`` into the stored settings, all checked together; raises ``ValidationError``.
+
+    Stored as given (plain JSON), so a default that changes later still applies to keys never set.
+    """
+    merged = {**(school.settings or {}), **changes}
+    SchoolSettingsSchema().load(merged)
+    school.settings = merged
+    return settings_of(school)
+
+
 def describe(school: School) -> dict[str, Any]:
     return {"id": school.uuid, "name": school.name, **settings_of(school)}
