@@ -240,7 +240,7 @@ async function startSession() {
 function applySchoolSettings() {
   const minutes = Number(session?.school?.idle_lock_minutes) || DEFAULT_IDLE_LOCK_MINUTES;
   vault.armIdleLock(minutes);
-  shell.setSchoolName(session?.school?.name || '');
+  shell.setSchoolName(session?.school?.name || '', session?.user?.role ?? null);
 }
 
 async function logout() {

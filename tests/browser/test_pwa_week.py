@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from server.db import db
 from server.models import Appeal, Event, Meeting, Opening, School
 from server.services import verify
+from sync.client import Outbox
 from tests.browser.tablet import Tablet
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
@@ -201,3 +202,56 @@ def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, p
         assert head in journal.replace(" ", "")
         assert "Айбек Токтосунов" in journal and "Бакыт Осмонов" in journal
     assert page.errors == []
+
+
+def test_the_act_waits_on_the_directors_screen_until_acknowledged(app, page, factory):
+    """The act is sent to the director (regulation 003 §2.4); the cadence alerts warn the director too."""
+    school = factory.school()
+    pedagogue = factory.device("pedagogue", school)
+    opened_at = dt.datetime.now(dt.UTC).isoformat()
+    act = {"opened_at": opened_at, "members": WORKING_GROUP, "letters_count": 0, "seal": "damaged", "remarks": None}
+    outbox = Outbox()
+    opening = outbox.add("opening.recorded", None, act)
+    outbox.flush(pedagogue)
+    assert outbox.acknowledged[opening["id"]]["status"] == "applied"
+
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(school, "director"))
+    tablet.sync_now()
+    banner = page.locator(".acts-awaiting")
+    expect(banner).to_contain_text("1")
+    expect(page.locator(".cadence-alert")).to_have_count(0)  # collected today: nothing is late
+    banner.locator("a").click()
+    page.locator(f"a[href='#/opening/{opening['id']}']").click()
+    expect(page.locator("main")).to_contain_text(catalog("ky")["seal.damaged"])
+    page.locator("button", has_text=catalog("ky")["opening.acknowledge"]).click()
+    expect(page.locator(".flash")).to_be_visible()
+    tablet.sync_now()
+    page.goto("/#/journal")
+    expect(page.locator(".acts-awaiting")).to_have_count(0)
+    with app.app_context():
+        stored = db.session.query(Opening).one()
+        assert stored.acknowledged_at is not None and stored.acknowledged_by.role == "director"
+    # The director records nothing else: no form to register a letter or an opening is offered.
+    expect(page.locator("a[href='#/new']")).to_have_count(0)
+    page.goto("/#/openings")
+    expect(page.locator("a[href='#/openings/new']")).to_have_count(0)
+
+
+def test_cadence_alerts_when_the_box_was_not_opened_for_a_week(app, page, factory):
+    school = factory.school()
+    pedagogue = factory.device("pedagogue", school)
+    eight_days_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(days=8)).isoformat()
+    outbox = Outbox()
+    outbox.add(
+        "opening.recorded",
+        None,
+        {"opened_at": eight_days_ago, "members": WORKING_GROUP, "letters_count": 1, "seal": "intact"},
+    )
+    outbox.flush(pedagogue)
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(school))
+    tablet.sync_now()
+    alerts = page.locator(".cadence-alert")
+    expect(alerts).to_have_count(1)
+    expect(alerts).to_contain_text("7")

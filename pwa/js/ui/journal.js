@@ -72,7 +72,7 @@ export async function render(app) {
       h('a', { href: '#/openings' }, t('journal.acts_awaiting', { count: awaiting.length }))),
     views.length === 0
       ? h('div', { class: 'empty card' }, h('p', null, t('journal.empty')),
-        h('a', { href: '#/new', class: 'button button-primary' }, t('journal.register_first')))
+        role === 'pedagogue' && h('a', { href: '#/new', class: 'button button-primary' }, t('journal.register_first')))
       : h('div', { class: 'journal' }, header, h('ul', { class: 'journal-list', 'aria-label': t('journal.title') }, views.map((view) => row(view, calendar, today)))),
     !calendar && views.length > 0 && h('p', { class: 'muted small footnote' }, t('journal.due_estimate_note')),
     provisional > 0 && h('p', { class: 'muted small footnote' }, t('journal.provisional_note')));

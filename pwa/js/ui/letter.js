@@ -85,7 +85,9 @@ export async function render(app, { id }) {
           deadline && deadline !== 'on_time' && h('span', { class: `chip chip-${deadline}` }, t(`deadline.${deadline}`)),
           view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
           view.attention && h('a', { class: 'chip chip-attention', href: '#/attention' }, t('letter.needs_attention')))),
-      h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
+      // Only the keeper of the journal corrects it (ROLES_ALLOWED in sync/events.py).
+      app.session?.user?.role === 'pedagogue'
+        && h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
     isProvisional(view) && h('p', { class: 'form-message form-message-info' }, t('letter.provisional_explained')),
     view.urgent && urgentPanel(app.session?.school),
     h('div', { class: 'card' },

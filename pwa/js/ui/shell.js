@@ -7,7 +7,7 @@ import { t, formatDateTime, formatNumber } from '../i18n.js';
 
 const NAV = [
   { hash: '#/journal', key: 'nav.journal', match: ['journal', 'letter', 'amend'] },
-  { hash: '#/new', key: 'nav.new_letter', match: ['new'] },
+  { hash: '#/new', key: 'nav.new_letter', match: ['new'], roles: ['pedagogue'] },
   { hash: '#/openings', key: 'nav.openings', match: ['openings', 'opening', 'opening-new'] },
   { hash: '#/meetings', key: 'nav.meetings', match: ['meetings', 'meeting', 'meeting-new'] },
   { hash: '#/attention', key: 'nav.attention', match: ['attention', 'resend'] },
@@ -33,6 +33,7 @@ export function createShell(root, { onLock, onSyncNow }) {
     attention: 0,
     update: null, // null | {waitingForSave: boolean, accepted: boolean, onAccept}
     schoolName: '',
+    role: null, // the user's role: the navigation offers only what it may do
   };
   skip.addEventListener('click', (event) => {
     event.preventDefault();
@@ -51,7 +52,7 @@ export function createShell(root, { onLock, onSyncNow }) {
       return;
     }
     const nav = h('nav', { class: 'app-nav', 'aria-label': t('nav.label') },
-      NAV.map((item) => {
+      NAV.filter((item) => !item.roles || item.roles.includes(state.role)).map((item) => {
         const current = item.match.includes(state.route);
         return h('a', { href: item.hash, class: ['nav-link', current && 'is-current'], 'aria-current': current ? 'page' : false },
           t(item.key),
@@ -140,9 +141,10 @@ export function createShell(root, { onLock, onSyncNow }) {
       state.attention = count;
       renderHeader();
     },
-    /** @param {string} name the school's name */
-    setSchoolName(name) {
+    /** @param {string} name the school's name @param {string|null} [role] the user's role */
+    setSchoolName(name, role = null) {
       state.schoolName = name || '';
+      state.role = role;
       renderHeader();
     },
     /** @param {null|{waitingForSave: boolean, accepted: boolean, onAccept: () => void}} update */
