@@ -29,12 +29,24 @@ DEMO_TRUST_PHONES = [
 ]
 
 
+# The three-person commission of regulation 000, invented like the accounts above.
+DEMO_COMMISSION = [
+    {"name": "Айгерим Садыкова", "position": "социалдык педагог"},
+    {"name": "Бакыт Токтогулов", "position": "директордун тарбия иштери боюнча орун басары"},
+    {"name": "Гүлнара Осмонова", "position": "профсоюз өкүлү"},
+]
+
+
 def seed_if_empty() -> list[tuple[str, str, str]] | None:
     """Create the demo school unless any school exists; returns (role, username, password) per account."""
     if db.session.scalar(select(School.id).limit(1)) is not None:
         return None
     school = accounts.create_school(DEMO_SCHOOL)
-    school.settings = {"trust_phones": DEMO_TRUST_PHONES}
+    school.settings = {
+        "trust_phones": DEMO_TRUST_PHONES,
+        "commission_members": DEMO_COMMISSION,
+        "working_group": DEMO_COMMISSION[:2],
+    }
     credentials = []
     for role, username, full_name in DEMO_USERS:
         password = secrets.token_urlsafe(9)

@@ -8,9 +8,11 @@ import { t, formatDate, formatNumber } from '../i18n.js';
 import { addDays, EVENT_TYPES } from '../rules.js';
 import { field, formMessage, markBusy } from './fields.js';
 import { describeError } from './errors.js';
+import { dropDraft, getDraft, saveDraft } from './drafts.js';
 import { isProvisional, letterMark, todayISO } from './format.js';
 
 const OPEN = new Set(['registered', 'in_progress', 'answered']);
+const DRAFT = 'meeting:new';
 
 /** The commission's day on or before `today` (Monday is 0, as the school's setting counts). */
 export function lastCommissionDay(today, weekday = 4) {
@@ -18,11 +20,15 @@ export function lastCommissionDay(today, weekday = 4) {
   return addDays(today, -((day - weekday + 7) % 7));
 }
 
-/** The agenda: letters received after the last meeting, and every case still open, oldest first. */
+/**
+ * The agenda of a meeting held on `heldOn`: the letters received since the meeting before it, and every
+ * case still open; never a letter received after the meeting (it waits for the next one). Oldest first.
+ */
 export function agendaOf(appeals, meetings, heldOn) {
   const previous = meetings.map((m) => m.held_on).filter((d) => d < heldOn).sort().at(-1) ?? '';
   return appeals
-    .filter((view) => view.status !== 'not_accepted' && (view.received_on > previous || OPEN.has(view.status)))
+    .filter((view) => view.received_on <= heldOn && !['not_accepted', 'closed'].includes(view.status)
+      && (view.received_on > previous || OPEN.has(view.status)))
     .sort((a, b) => a.received_on.localeCompare(b.received_on) || (a.serial_no ?? Infinity) - (b.serial_no ?? Infinity));
 }
 
@@ -82,16 +88,42 @@ export const create = {
     const heldOn = h('input', { type: 'date', name: 'held_on', required: true, value: lastCommissionDay(todayISO(), school.commission_day ?? 4) });
     const known = school.commission_members?.length ? school.commission_members : [{}, {}, {}];
     const members = known.map(memberRow);
-    const agenda = agendaOf(appeals, meetings, heldOn.value).map(agendaRow);
+    // One row per letter, kept while the date changes, so a decision typed is not lost by a new date.
+    const rows = new Map(appeals.map((view) => [view.id, agendaRow(view)]));
+    let agenda = [];
+    const agendaList = h('ol', { class: 'agenda' });
+    const agendaEmpty = h('p', { class: 'muted' }, t('meeting.agenda_empty'));
+    const showAgenda = () => {
+      agenda = /^\d{4}-\d{2}-\d{2}$/.test(heldOn.value) ? agendaOf(appeals, meetings, heldOn.value).map((view) => rows.get(view.id)) : [];
+      agendaList.replaceChildren(...agenda.map((item) => item.element));
+      agendaList.hidden = agenda.length === 0;
+      agendaEmpty.hidden = agenda.length > 0;
+    };
+    // What was typed is kept as a draft, so the lock screen or a sync's refresh drops nothing.
+    const controlled = () => [heldOn, ...members.map((m) => m.element), ...[...rows.values()].map((r) => r.element)]
+      .flatMap((el) => (el.name ? [el] : [...el.querySelectorAll('[name]')]));
+    const draft = getDraft(DRAFT)?.values ?? {};
+    for (const control of controlled()) {
+      if (!(control.name in draft)) continue;
+      if (control.type === 'checkbox') control.checked = draft[control.name];
+      else control.value = draft[control.name];
+    }
+    const keep = () => saveDraft(DRAFT, Object.fromEntries(controlled().map((c) => [c.name, c.type === 'checkbox' ? c.checked : c.value])));
+    heldOn.addEventListener('change', showAgenda);
+    showAgenda();
     const message = formMessage();
     const submit = h('button', { type: 'submit', class: 'button button-primary' }, t('meeting.save'));
     const form = h('form', { class: 'meeting-form', novalidate: true },
       field({ label: t('meeting.field_held_on'), control: heldOn, required: true }),
       h('fieldset', null, h('legend', null, t('meeting.members', { quorum: formatNumber(school.quorum ?? 3) })), members.map((m) => m.element)),
       h('h2', null, t('meeting.agenda')),
-      agenda.length === 0 ? h('p', { class: 'muted' }, t('meeting.agenda_empty')) : h('ol', { class: 'agenda' }, agenda.map((a) => a.element)),
+      agendaEmpty, agendaList,
       message, h('div', { class: 'form-actions' }, submit));
 
+    let meeting = null;
+    const decided = new Set();
+    form.addEventListener('input', keep);
+    form.addEventListener('change', keep);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       message.hide();
@@ -110,10 +142,14 @@ export const create = {
         .map(({ name, position, confirmed }) => ({ name, position: position || '—', confirmed }));
       const restore = markBusy(submit, t('form.saving'));
       try {
-        const meeting = await app.store.recordMeeting({ held_on: heldOn.value, members_present: present });
+        // A retry after one decision was refused records neither the meeting nor a decision twice.
+        meeting ??= await app.store.recordMeeting({ held_on: heldOn.value, members_present: present });
         for (const { item, data } of decisions) {
+          if (decided.has(item.view.id)) continue;
           await app.store.recordCaseWork(item.view.id, EVENT_TYPES.DECIDED, { meeting_id: meeting.id, ...data });
+          decided.add(item.view.id);
         }
+        dropDraft(DRAFT);
         app.afterSave();
         app.flash(t('meeting.saved', { count: formatNumber(decisions.length) }));
         app.navigate(`#/meeting/${meeting.id}`);
