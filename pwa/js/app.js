@@ -427,7 +427,9 @@ function watchActivity() {
     last = now;
     vault.touch();
   };
-  for (const type of ['pointerdown', 'keydown', 'input', 'scroll']) {
+  // Not 'scroll': the browser scrolls by itself when a refresh after a sync redraws a long page (scroll
+  // anchoring), and that must not keep an unattended tablet unlocked. A finger or a wheel is a person.
+  for (const type of ['pointerdown', 'keydown', 'input', 'wheel', 'touchmove']) {
     document.addEventListener(type, touch, { capture: true, passive: true });
   }
 }

@@ -17,7 +17,7 @@ from server.db import db
 from server.models import Appeal, Event, Meeting, Opening, School
 from server.services import verify
 from sync.client import Outbox
-from tests.browser.tablet import Tablet
+from tests.browser.tablet import Tablet, leaks
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 LOCALES = Path(__file__).resolve().parents[2] / "pwa" / "locales"
@@ -173,6 +173,17 @@ def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, p
         assert "Үйдө мени урушат" not in notice  # nothing of the letter itself reaches the stand
         slips = printed(page, "slips", lang, tmp_path)
         assert words["print.slip_instruction"] in slips and len(re.findall(r"\b[0-9A-HJKMNP-TV-Z]{6}\b", slips)) >= 24
+
+    # All of it is on the tablet sealed: none of the week's texts is readable in IndexedDB or the caches.
+    stored = json.dumps([tablet.indexeddb_dump(), tablet.caches_dump()], ensure_ascii=False)
+    written = [
+        "Пломба бүтүн",
+        "Класс жетекчиси менен сүйлөшүү",
+        "Сиз менен жеке сүйлөштүк",
+        "класс жетекчиси көзөмөлдөйт",
+        "12/45",
+    ]
+    assert leaks(stored, [*written, code, "Айбек Токтосунов"]) == []
 
     # Back online: one sync carries the week to the server.
     live_server.online()

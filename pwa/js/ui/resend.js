@@ -24,6 +24,7 @@ export async function render(app, { id }) {
       h('a', { href: '#/attention', class: 'button button-secondary' }, t('attention.back')));
   }
   const { mutation, result } = item;
+  if (mutation.type !== 'appeal.registered' && mutation.type !== 'appeal.amended') return sendAgain(app, item);
   const isRegistration = mutation.type === 'appeal.registered';
   const view = await app.store.getAppeal(mutation.appeal_id);
   const before = isRegistration || !view ? null : registrationFromView(view);
@@ -60,4 +61,34 @@ export async function render(app, { id }) {
     })),
     h('p', { class: 'form-message form-message-error' }, codeMessage(result?.error)),
     form);
+}
+
+/**
+ * A refused step of the case work, an opening or a meeting: shown as it was, and sent again as it is
+ * (against the version the letter has now) once what made the server refuse it has changed.
+ */
+async function sendAgain(app, { mutation, result }) {
+  const view = mutation.appeal_id ? await app.store.getAppeal(mutation.appeal_id) : null;
+  const message = h('p', { class: 'form-message form-message-error', role: 'alert' }, codeMessage(result?.error));
+  const button = h('button', { type: 'button', class: 'button button-primary' }, t('attention.resend'));
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await app.store.resendFromAttention(mutation.id);
+      app.afterSave();
+      app.flash(t('attention.resent'));
+      app.navigate('#/attention');
+    } catch (error) {
+      button.disabled = false;
+      message.textContent = codeMessage(error?.code);
+    }
+  });
+  const shown = Object.entries(mutation.data ?? {}).filter(([, value]) => value !== null && typeof value !== 'object');
+  return h('section', { class: 'screen' },
+    h('p', { class: 'breadcrumb' }, h('a', { href: '#/attention' }, t('attention.back'))),
+    h('h1', null, term('mutation', mutation.type), view ? ` · ${letterTitle(view)}` : ''),
+    message,
+    h('dl', { class: 'details card' }, shown.map(([key, value]) => h('div', { class: 'detail' }, h('dt', null, key), h('dd', null, String(value))))),
+    h('div', { class: 'form-actions' }, button,
+      view && h('a', { href: `#/letter/${view.id}`, class: 'button button-secondary' }, letterTitle(view))));
 }
