@@ -111,7 +111,7 @@ def _school(school_id: str) -> School:
     "assignments",
     multiple=True,
     metavar="KEY=JSON",
-    help='A setting and its JSON value, e.g. --set quorum=2 --set \'days_off=["2026-03-23"]\'.',
+    help="A setting and its JSON value, e.g. --set quorum=2 --set 'days_off=[\"2026-03-23\"]'.",
 )
 def school_settings(school_id: str, assignments: tuple[str, ...]) -> None:
     """Show a school's settings, or change some: all are checked together and nothing is saved if one is wrong."""

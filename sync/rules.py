@@ -150,7 +150,26 @@ def amend(
     old_day = dt.date.fromisoformat(state["registration"]["received_on"])
     if school_year(dt.date.fromisoformat(merged["received_on"])) != school_year(old_day):
         raise Refusal("school_year_changed", "A correction cannot move a letter into another school year.")
+    _check_against_case_work(state, merged)
     return {**state, "version": state["version"] + 1, "registration": merged}
+
+
+def case_dates(case: dict[str, Any]) -> list[str]:
+    """The dates of the case work recorded so far (decisions carry their meeting's date, not their own)."""
+    dates = [case["not_accepted"]["decided_on"]] if case["not_accepted"] else []
+    dates += [r["referred_on"] for r in case["referrals"]] + [a["answered_on"] for a in case["answers"]]
+    dates += [m["taken_on"] for m in case["measures"]]
+    return dates + ([case["closed"]["closed_on"]] if case["closed"] else [])
+
+
+def _check_against_case_work(state: dict[str, Any], merged: dict[str, Any]) -> None:
+    """A correction keeps the case work true: no answer given the wrong way, no work dated before receipt."""
+    case = state.get("case") or empty_case()
+    if case["answers"] and merged["applicant"]["anonymous"] != state["registration"]["applicant"]["anonymous"]:
+        raise Refusal("anonymity_after_answer", "An answered letter cannot change between signed and anonymous.")
+    dates = case_dates(case)
+    if dates and merged["received_on"] > min(dates):
+        raise Refusal("received_after_case_work", "The date received cannot move after the case work on it.")
 
 
 # ---- Case work: what happens to a letter after it is registered ------------------------------------------

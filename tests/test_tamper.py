@@ -22,7 +22,7 @@ from sqlalchemy import Table, delete, select, update
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, DataKey, Device, Event, School, User
+from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, School, User
 from server.services import journal, keys
 from sync.client import Outbox
 from tests.factory import Factory, anonymous_registration, registration
@@ -420,3 +420,94 @@ def test_flask_verify_command_line(app: Flask, instance: Path, journal_of_two_sc
     assert broken.returncode == 1
     assert f"event {target}" in broken.stderr
     assert "Traceback" not in broken.stderr
+
+
+# --- The workflow's records: openings (acts), meetings, and the case work's readable columns ---------------
+
+
+@pytest.fixture
+def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
+    """One school's act acknowledged by the director, a meeting, and a letter decided on and answered."""
+    school = factory.school()
+    pedagogue, director = factory.device("pedagogue", school), factory.device("director", school)
+    outbox, today = Outbox(), dt.date.today().isoformat()
+    opening = outbox.add(
+        "opening.recorded",
+        None,
+        {
+            "opened_at": dt.datetime.now(dt.UTC).isoformat(),
+            "members": [{"name": "А. Ж.", "position": "педагог"}],
+            "letters_count": 1,
+            "seal": "intact",
+            "remarks": "Бүтүн.",
+        },
+    )
+    appeal = str(uuid.uuid4())
+    outbox.add("appeal.registered", appeal, registration(received_on=today))
+    present = [{"name": f"Мүчө {n}", "position": "комиссия", "confirmed": True} for n in range(3)]
+    meeting = outbox.add("meeting.recorded", None, {"held_on": today, "members_present": present})
+    decision = {
+        "meeting_id": meeting["id"],
+        "decision": "Сүйлөшүү.",
+        "official": {"name": "Б. О.", "position": "орун басар"},
+    }
+    outbox.add("appeal.decided", appeal, decision, 1)
+    outbox.add(
+        "appeal.answered", appeal, {"answered_on": today, "way": "in_person", "kind": "answer", "text": "Жооп."}, 2
+    )
+    outbox.flush(pedagogue)
+    acknowledgement = Outbox()
+    acknowledgement.add("opening.acknowledged", None, {"opening_id": opening["id"]})
+    acknowledgement.flush(director)
+    assert outbox.needs_attention == acknowledgement.needs_attention == []
+    return {"opening": uuid.UUID(opening["id"]), "meeting": uuid.UUID(meeting["id"]), "appeal": uuid.UUID(appeal)}
+
+
+def test_intact_workflow_verifies(workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
+    code, output = verify(runner)
+    assert code == 0, output
+
+
+@pytest.mark.parametrize(
+    ("model", "key", "change"),
+    [
+        (Opening, "opening", lambda row: {"record": {**row["record"], "letters_count": 7}}),
+        (Opening, "opening", lambda row: {"acknowledged_at": None}),
+        (Opening, "opening", lambda row: {"opened_at": row["opened_at"] - dt.timedelta(days=1)}),
+        (Opening, "opening", lambda row: {"remarks": flip(row["remarks"])}),
+        (Meeting, "meeting", lambda row: {"held_on": row["held_on"] - dt.timedelta(days=1)}),
+        (
+            Meeting,
+            "meeting",
+            lambda row: {"record": {**row["record"], "members_present": row["record"]["members_present"][:2]}},
+        ),
+        (Appeal, "appeal", lambda row: {"answered_on": None}),
+        (Appeal, "appeal", lambda row: {"status": "closed"}),
+    ],
+    ids=[
+        "act-letters",
+        "act-unacknowledged",
+        "act-time",
+        "act-remarks",
+        "meeting-date",
+        "meeting-members",
+        "answer-date",
+        "status",
+    ],
+)
+def test_altered_workflow_record_is_named(
+    app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner, model: Any, key: str, change: Any
+) -> None:
+    row = _row(app, model, workflow[key])
+    tamper(app, model.__table__, row["id"], **change(row))
+    code, output = verify(runner)
+    assert code == 1, output
+    assert str(workflow[key]) in output
+
+
+def test_deleted_meeting_is_caught(app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
+    with app.app_context():
+        db.session.execute(delete(Meeting.__table__).where(Meeting.__table__.c.uuid == workflow["meeting"]))
+        db.session.commit()
+    code, output = verify(runner)
+    assert code == 1 and str(workflow["meeting"]) in output and "no opening or meeting row" in output

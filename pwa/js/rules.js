@@ -305,7 +305,29 @@ export function amend(state, baseVersion, data, today) {
   if (schoolYear(merged.received_on) !== schoolYear(state.registration.received_on)) {
     throw new Refusal('school_year_changed', 'A correction cannot move a letter into another school year.');
   }
+  checkAgainstCaseWork(state, merged);
   return { ...state, version: state.version + 1, registration: merged };
+}
+
+/** The dates of the case work recorded so far (decisions carry their meeting's date, not their own). */
+export function caseDates(work) {
+  return [
+    ...(work.not_accepted ? [work.not_accepted.decided_on] : []),
+    ...work.referrals.map((r) => r.referred_on), ...work.answers.map((a) => a.answered_on),
+    ...work.measures.map((m) => m.taken_on), ...(work.closed ? [work.closed.closed_on] : []),
+  ];
+}
+
+/** A correction keeps the case work true: no answer given the wrong way, no work dated before receipt. */
+function checkAgainstCaseWork(state, merged) {
+  const work = state.case ?? emptyCase();
+  if (work.answers.length > 0 && merged.applicant.anonymous !== state.registration.applicant.anonymous) {
+    throw new Refusal('anonymity_after_answer', 'An answered letter cannot change between signed and anonymous.');
+  }
+  const dates = caseDates(work);
+  if (dates.length > 0 && merged.received_on > dates.reduce((a, b) => (a < b ? a : b))) {
+    throw new Refusal('received_after_case_work', 'The date received cannot move after the case work on it.');
+  }
 }
 
 // ---- Case work: what happens to a letter after it is registered ------------------------------------------

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -101,19 +103,17 @@ def _stored_row(appeal: Appeal, school: School) -> dict[str, Any]:
     }
 
 
+def _appeal_rows(appeal: Appeal, school: School) -> tuple[dict[str, Any], dict[str, Any]]:
+    data_key = keys.open_data_key(appeal.data_key, school)
+    return _stored_row(appeal, school), _expected_row(appeal, school, data_key)
+
+
 def _appeal_breaks(school: School) -> Iterator[Break]:
     serials: dict[int, list[int]] = {}
     for appeal in db.session.scalars(select(Appeal).where(Appeal.school_id == school.id).order_by(Appeal.id)):
         where = f"appeal {appeal.uuid} (No. {appeal.serial_no}/{appeal.school_year})"
         serials.setdefault(appeal.school_year, []).append(appeal.serial_no)
-        try:
-            data_key = keys.open_data_key(appeal.data_key, school)
-            stored = _stored_row(appeal, school)
-            expected = _expected_row(appeal, school, data_key)
-        except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
-            yield Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
-            return
-        if found := _difference(school, where, stored, expected):
+        if found := _checked(school, where, partial(_appeal_rows, appeal, school)):
             yield found
             return
     for year, numbers in sorted(serials.items()):
@@ -135,51 +135,76 @@ def _replayed(events: list[Event], school: School, data_key: bytes | None) -> di
     return state
 
 
-def _subject_events(record: Opening | Meeting) -> list[Event]:
-    return list(db.session.scalars(select(Event).where(Event.subject == record.uuid).order_by(Event.position)))
+def _recorded(events: list[Event], index: int) -> tuple[dt.datetime, int] | tuple[None, None]:
+    """When and by whom the ``index``-th event of a record was recorded (None, None without one)."""
+    return (events[index].recorded_at, events[index].user_id) if len(events) > index else (None, None)
+
+
+def _opening_rows(opening: Opening, school: School, events: list[Event]) -> tuple[dict[str, Any], dict[str, Any]]:
+    data_key = keys.open_data_key(opening.data_key, school)
+    stored = {
+        "state": journal.opening_state(opening, school, data_key),
+        "opened_at": opening.opened_at,
+        "recorded": (opening.recorded_at, opening.recorded_by_id),
+        "acknowledged": (opening.acknowledged_at, opening.acknowledged_by_id),
+    }
+    expected = {
+        "state": _replayed(events, school, data_key),
+        "opened_at": dt.datetime.fromisoformat(str(events[0].meta["opened_at"])) if events else None,
+        "recorded": _recorded(events, 0),
+        "acknowledged": _recorded(events, 1),
+    }
+    return stored, expected
+
+
+def _meeting_rows(meeting: Meeting, school: School, events: list[Event]) -> tuple[dict[str, Any], dict[str, Any]]:
+    stored = {
+        "state": journal.meeting_state(meeting),
+        "held_on": meeting.held_on,
+        "recorded": (meeting.recorded_at, meeting.recorded_by_id),
+    }
+    expected = {
+        "state": _replayed(events, school, None),
+        "held_on": dt.date.fromisoformat(str(events[0].meta["held_on"])) if events else None,
+        "recorded": _recorded(events, 0),
+    }
+    return stored, expected
+
+
+def _subject_events(subject: uuid.UUID) -> list[Event]:
+    return list(db.session.scalars(select(Event).where(Event.subject == subject).order_by(Event.position)))
 
 
 def _record_breaks(school: School) -> Iterator[Break]:
-    """Every opening and meeting must be what its events say, down to who recorded and acknowledged it."""
+    """Every opening and meeting must be what its events say, down to who recorded and acknowledged it, and
+    every event about one must find its row (a deleted act or meeting is a break too)."""
+    subjects = set(
+        db.session.scalars(select(Event.subject).where(Event.school_id == school.id, Event.subject.is_not(None)))
+    )
     for opening in db.session.scalars(select(Opening).where(Opening.school_id == school.id).order_by(Opening.id)):
-        where = f"opening {opening.uuid}"
-        events = _subject_events(opening)
-        try:
-            data_key = keys.open_data_key(opening.data_key, school)
-            stored: dict[str, Any] = {
-                "state": journal.opening_state(opening, school, data_key),
-                "opened_at": opening.opened_at,
-                "recorded": (opening.recorded_at, opening.recorded_by_id),
-                "acknowledged": (opening.acknowledged_at, opening.acknowledged_by_id),
-            }
-            expected: dict[str, Any] = {
-                "state": _replayed(events, school, data_key),
-                "opened_at": dt.datetime.fromisoformat(str(events[0].meta["opened_at"])) if events else None,
-                "recorded": (events[0].recorded_at, events[0].user_id) if events else None,
-                "acknowledged": (events[1].recorded_at, events[1].user_id) if len(events) > 1 else (None, None),
-            }
-        except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
-            yield Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
-            return
-        if found := _difference(school, where, stored, expected):
+        subjects.discard(opening.uuid)
+        events = _subject_events(opening.uuid)
+        if found := _checked(school, f"opening {opening.uuid}", partial(_opening_rows, opening, school, events)):
             yield found
             return
     for meeting in db.session.scalars(select(Meeting).where(Meeting.school_id == school.id).order_by(Meeting.id)):
-        where = f"meeting {meeting.uuid}"
-        events = _subject_events(meeting)
-        stored_meeting: dict[str, Any] = {
-            "state": journal.meeting_state(meeting),
-            "held_on": meeting.held_on,
-            "recorded": (meeting.recorded_at, meeting.recorded_by_id),
-        }
-        expected_meeting: dict[str, Any] = {
-            "state": _replayed(events, school, None),
-            "held_on": dt.date.fromisoformat(str(events[0].meta["held_on"])) if events else None,
-            "recorded": (events[0].recorded_at, events[0].user_id) if events else None,
-        }
-        if found := _difference(school, where, stored_meeting, expected_meeting):
+        subjects.discard(meeting.uuid)
+        events = _subject_events(meeting.uuid)
+        if found := _checked(school, f"meeting {meeting.uuid}", partial(_meeting_rows, meeting, school, events)):
             yield found
             return
+    for missing in sorted(str(subject) for subject in subjects):
+        yield Break(str(school.uuid), f"record {missing}", "its events have no opening or meeting row")
+        return
+
+
+def _checked(school: School, where: str, rows: Callable[[], tuple[dict[str, Any], dict[str, Any]]]) -> Break | None:
+    """The first difference between a stored row and its replayed events, or the error replaying them gave."""
+    try:
+        stored, expected = rows()
+    except (crypto.CryptoError, rules.Refusal, rules.Conflict) as exc:
+        return Break(str(school.uuid), where, f"{type(exc).__name__}: {exc}")
+    return _difference(school, where, stored, expected)
 
 
 def _difference(school: School, where: str, stored: dict[str, Any], expected: dict[str, Any]) -> Break | None:
