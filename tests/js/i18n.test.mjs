@@ -194,7 +194,7 @@ test("the catalog's month names date a letter where Intl has no data for the lan
   }
 });
 
-test('the due date: the server\'s once pulled, else counted on the pulled calendar, none when not accepted', () => {
+test('the due date: counted on the pulled calendar, the server\'s before any, none when not accepted', () => {
   const view = (extra) => ({ received_on: '2025-03-18', status: 'registered', due_on: null, ...extra });
   // Before any pull: Monday to Friday, five working days.
   assert.equal(dueDate(view(), null), '2025-03-25');
@@ -202,7 +202,9 @@ test('the due date: the server\'s once pulled, else counted on the pulled calend
   const calendar = { week: 5, holidays: ['2025-03-20', '2025-03-21'], days_off: [], working_days: [], due_in_days: 5 };
   assert.equal(dueDate(view(), calendar), '2025-03-27');
   assert.equal(dueDate(view(), { ...calendar, due_in_days: 3 }), '2025-03-25');
-  assert.equal(dueDate(view({ due_on: '2025-03-28' }), calendar), '2025-03-28');
+  // The pulled calendar is newer than a due day the server counted before the admin changed it.
+  assert.equal(dueDate(view({ due_on: '2025-03-28' }), calendar), '2025-03-27');
+  assert.equal(dueDate(view({ due_on: '2025-03-28' }), null), '2025-03-28');
   assert.equal(dueDate(view({ status: 'not_accepted' }), calendar), null);
   assert.equal(dueDate(view({ received_on: '' }), calendar), null);
   assert.equal(deadlineState(view(), calendar, '2025-03-26'), 'due_soon');

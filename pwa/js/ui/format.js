@@ -39,17 +39,18 @@ export const todayISO = localToday;
 export { addDays };
 
 /**
- * The day the answer is due: the server's, once pulled; for a letter not sent yet, counted here on the
- * school's calendar from the last pull (Monday to Friday and five days before any pull). None for a
- * letter not accepted, which has no deadline.
+ * The day the answer is due, counted on the school's calendar from the last pull, which is always the
+ * newest: a due day the server computed earlier goes stale when the admin adds a day off, but a letter is
+ * only pulled again when it changes. Before any pull: the server's due day, else Monday to Friday and five
+ * days. None for a letter not accepted, which has no deadline.
  * @param {object} view an appeal view
  * @param {object|null} calendar the pulled calendar `{week, holidays, days_off, working_days, due_in_days}`
  * @returns {string|null} YYYY-MM-DD
  */
 export function dueDate(view, calendar) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(view.received_on || '')) return null;
-  return view.due_on ?? dueOn(view.status, view.received_on, WorkCalendar.fromJSON(calendar ?? {}),
-    calendar?.due_in_days ?? DEFAULT_DUE_IN);
+  if (!calendar && view.due_on !== undefined && view.due_on !== null) return view.due_on;
+  return dueOn(view.status, view.received_on, WorkCalendar.fromJSON(calendar ?? {}), calendar?.due_in_days ?? DEFAULT_DUE_IN);
 }
 
 /**
