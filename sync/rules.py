@@ -116,11 +116,28 @@ def _check_received_on(received_on: str, today: dt.date | None) -> None:
         raise Refusal("received_too_early", "The date received is before the journal began.")
 
 
-def register(state: dict[str, Any] | None, data: dict[str, Any], today: dt.date | None) -> dict[str, Any]:
+def _check_opening(registration: dict[str, Any], openings: dict[str, dict[str, Any]] | None) -> None:
+    """A letter registered from an opening names an opening of this school, and was not taken out before it."""
+    if openings is None or registration["opening_id"] is None:
+        return
+    opening = openings.get(registration["opening_id"])
+    if opening is None:
+        raise Refusal("opening_not_found", "The letter names an opening this school has not recorded.")
+    if registration["received_on"] < opening["opened_at"][:10]:
+        raise Refusal("received_before_opening", "A letter cannot be received before the opening it came out at.")
+
+
+def register(
+    state: dict[str, Any] | None,
+    data: dict[str, Any],
+    today: dt.date | None,
+    openings: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """A new case from ``appeal.registered`` data (already normalised by its schema)."""
     if state is not None:
         raise Refusal("appeal_exists", "An appeal with this id is registered already.")
     _check_received_on(data["received_on"], today)
+    _check_opening(data, openings)
     return {"status": AppealStatus.REGISTERED.value, "version": 1, "registration": data, "case": empty_case()}
 
 
@@ -134,7 +151,11 @@ def _merge(registration: dict[str, Any], changes: dict[str, Any]) -> dict[str, A
 
 
 def amend(
-    state: dict[str, Any] | None, base_version: int, data: dict[str, Any], today: dt.date | None
+    state: dict[str, Any] | None,
+    base_version: int,
+    data: dict[str, Any],
+    today: dt.date | None,
+    openings: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Apply ``appeal.amended``: a correction with a reason, made against ``base_version``."""
     if state is None:
@@ -151,6 +172,7 @@ def amend(
     if school_year(dt.date.fromisoformat(merged["received_on"])) != school_year(old_day):
         raise Refusal("school_year_changed", "A correction cannot move a letter into another school year.")
     _check_against_case_work(state, merged)
+    _check_opening(merged, openings)
     return {**state, "version": state["version"] + 1, "registration": merged}
 
 
@@ -429,15 +451,18 @@ def evolve(
 
     ``today`` is the school's local date, or None when replaying events that were accepted already (then
     checks against today and the school's other records are skipped). ``context`` holds what a rule needs
-    from outside the record: ``quorum`` (the school's setting) and ``meetings`` (recorded meetings by id).
+    from outside the record: ``quorum`` (the school's setting), ``meetings`` and ``openings`` (the recorded
+    ones by id: a meeting's data, an opening's data).
     """
     context = context or {}
     try:
         event_type = EventType(event_type)  # a plain string from storage works as well as the enum
     except ValueError:
         raise Refusal("unknown_event", f"No rule for {event_type}.") from None
+    # Replaying history (today None) looks nothing up: what was accepted then stands.
+    openings = context.get("openings") if today is not None else None
     if event_type is EventType.APPEAL_REGISTERED:
-        return register(state, data, today)
+        return register(state, data, today, openings)
     if event_type is EventType.OPENING_RECORDED:
         return record_opening(state, data, today)
     if event_type is EventType.OPENING_ACKNOWLEDGED:
@@ -446,7 +471,7 @@ def evolve(
         return record_meeting(state, data, today, context.get("quorum"))
     assert base_version is not None  # the wire schema requires it for every event that changes an appeal
     if event_type is EventType.APPEAL_AMENDED:
-        return amend(state, base_version, data, today)
+        return amend(state, base_version, data, today, openings)
     if event_type is EventType.APPEAL_DECIDED:
         return decide(state, base_version, data, today, context.get("meetings"))
     return CASE_RULES[event_type](state, base_version, data, today)

@@ -287,3 +287,21 @@ def test_the_pull_publishes_the_calendar_of_this_and_the_next_school_year(app, s
     years = {int(day[:4]) for day in calendar["holidays"]}
     assert {this_year, this_year + 1, this_year + 2} <= years
     assert f"{this_year + 1}-01-01" in calendar["holidays"] and f"{this_year + 2}-03-21" in calendar["holidays"]
+
+
+def test_a_letter_names_an_opening_of_this_school_and_comes_out_no_earlier(factory, desk):
+    opening = desk.opening(opened_at=f"{day(1)}T08:00:00+06:00")
+    elsewhere = Desk(factory.device(Role.PEDAGOGUE)).opening()
+    assert (
+        desk.send("appeal.registered", str(uuid.uuid4()), registration(received_on=day(1), opening_id=elsewhere["id"]))[
+            "error"
+        ]
+        == "opening_not_found"
+    )
+    early = desk.send(
+        "appeal.registered", str(uuid.uuid4()), registration(received_on=day(0), opening_id=opening["id"])
+    )
+    assert early["error"] == "received_before_opening"
+    appeal_id = desk.register(registration(received_on=day(1), opening_id=opening["id"]))
+    moved = desk.send("appeal.amended", appeal_id, {"changes": {"received_on": day(0)}, "reason": "Ката."})
+    assert moved["error"] == "received_before_opening"

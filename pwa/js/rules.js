@@ -282,9 +282,10 @@ function checkReceivedOn(receivedOn, today) {
  * @param {object} data
  * @param {string|null} today YYYY-MM-DD, or null when replaying accepted history
  */
-export function register(state, data, today) {
+export function register(state, data, today, openings = null) {
   if (state !== null && state !== undefined) throw new Refusal('appeal_exists', 'An appeal with this id is registered already.');
   checkReceivedOn(data.received_on, today);
+  checkOpening(data, openings);
   return { status: STATUSES.REGISTERED, version: 1, registration: data, case: emptyCase() };
 }
 
@@ -295,7 +296,21 @@ export function register(state, data, today) {
  * @param {{changes: object, reason: string}} data
  * @param {string|null} today
  */
-export function amend(state, baseVersion, data, today) {
+/**
+ * A letter registered from an opening names an opening of this school, and was not taken out before it.
+ * @param {object} registration
+ * @param {object|Map|null} openings the recorded openings' data by id, or null to look nothing up
+ */
+function checkOpening(registration, openings) {
+  if (isAbsent(openings) || isAbsent(registration.opening_id)) return;
+  const opening = openings instanceof Map ? openings.get(registration.opening_id) : openings[registration.opening_id];
+  if (!opening) throw new Refusal('opening_not_found', 'The letter names an opening this school has not recorded.');
+  if (registration.received_on < opening.opened_at.slice(0, 10)) {
+    throw new Refusal('received_before_opening', 'A letter cannot be received before the opening it came out at.');
+  }
+}
+
+export function amend(state, baseVersion, data, today, openings = null) {
   if (state === null || state === undefined) throw new Refusal('appeal_not_found', 'No such appeal in this school.');
   if (baseVersion !== state.version) throw new Conflict(state.version);
   const loaded = loadSchema(REGISTERED_DATA, mergeChanges(state.registration, data.changes));
@@ -306,6 +321,7 @@ export function amend(state, baseVersion, data, today) {
     throw new Refusal('school_year_changed', 'A correction cannot move a letter into another school year.');
   }
   checkAgainstCaseWork(state, merged);
+  checkOpening(merged, openings);
   return { ...state, version: state.version + 1, registration: merged };
 }
 
@@ -645,19 +661,22 @@ const CASE_RULES = Object.freeze({
  * @param {object} data normalised event data
  * @param {string|null} today the school's local date, or null when replaying accepted history (then checks
  *   against today and the school's other records are skipped)
- * @param {{quorum?: number|null, meetings?: object|Map|null}} [context] what a rule needs from outside the
- *   record: the school's quorum setting and the recorded meetings' data by id
+ * @param {{quorum?: number|null, meetings?: object|Map|null, openings?: object|Map|null}} [context] what a
+ *   rule needs from outside the record: the school's quorum setting, the recorded meetings' and openings'
+ *   data by id
  */
 export function evolve(state, eventType, baseVersion, data, today, context = {}) {
   const { quorum = null, meetings = null } = context ?? {};
+  // Replaying history (today null) looks nothing up: what was accepted then stands.
+  const openings = isAbsent(today) ? null : context?.openings ?? null;
   if (!EVENT_TYPE_VALUES.includes(eventType)) throw new Refusal('unknown_event', `No rule for ${eventType}.`);
-  if (eventType === EVENT_TYPES.REGISTERED) return register(state, data, today);
+  if (eventType === EVENT_TYPES.REGISTERED) return register(state, data, today, openings);
   if (eventType === EVENT_TYPES.OPENING_RECORDED) return recordOpening(state, data, today);
   if (eventType === EVENT_TYPES.OPENING_ACKNOWLEDGED) return acknowledgeOpening(state);
   if (eventType === EVENT_TYPES.MEETING_RECORDED) return recordMeeting(state, data, today, quorum);
   // The wire schema requires it for every event that changes an appeal.
   if (typeof baseVersion !== 'number') throw new TypeError(`${eventType} needs its base_version`);
-  if (eventType === EVENT_TYPES.AMENDED) return amend(state, baseVersion, data, today);
+  if (eventType === EVENT_TYPES.AMENDED) return amend(state, baseVersion, data, today, openings);
   if (eventType === EVENT_TYPES.DECIDED) return decide(state, baseVersion, data, today, meetings);
   return CASE_RULES[eventType](state, baseVersion, data, today);
 }

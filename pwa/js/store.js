@@ -413,7 +413,7 @@ export function createStore({
       const k = key();
       const loaded = validateRegistration(data);
       if (loaded.errors) throw new ValidationFailed(loaded.errors);
-      evolve(null, EVENT_TYPES.REGISTERED, null, loaded.value, today()); // refuses dates the server would
+      evolve(null, EVENT_TYPES.REGISTERED, null, loaded.value, today(), await recordsById(k)); // as the server would
       const appealId = randomUUID();
       const parts = await loadParts(k, [appealId]);
       const provisionalNo = (await store.getMeta('provisionalNo')) ?? 1;
@@ -443,7 +443,7 @@ export function createStore({
       // A registration the server refused must be sent again first; a correction of it would be refused.
       if (!registered) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
       const { state } = foldState(record.server, rows.sort((a, b) => a.seq - b.seq));
-      evolve(state, EVENT_TYPES.AMENDED, state.version, loaded.value, today());
+      evolve(state, EVENT_TYPES.AMENDED, state.version, loaded.value, today(), await recordsById(k));
       const mutation = { id: randomUUID(), type: EVENT_TYPES.AMENDED, appeal_id: id, base_version: state.version, data: loaded.value };
       return enqueue(k, mutation, { parts, server: record.server });
     }),
@@ -467,7 +467,7 @@ export function createStore({
       if (!record) throw new NotFound('The appeal');
       const { state } = foldState(record.server, rowsOf(parts, id));
       if (!state) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
-      evolve(state, type, state.version, loaded.value, today(), { meetings: await meetingsById(k) });
+      evolve(state, type, state.version, loaded.value, today(), await recordsById(k));
       const mutation = { id: randomUUID(), type, appeal_id: id, base_version: state.version, data: loaded.value };
       return enqueue(k, mutation, { parts, server: record.server });
     }),
@@ -599,7 +599,7 @@ export function createStore({
         baseVersion = state.version; // made against the version the appeal has now
       }
       const session = await readSession(k);
-      const context = { quorum: session?.school?.quorum ?? null, meetings: await meetingsById(k) };
+      const context = { quorum: session?.school?.quorum ?? null, ...(await recordsById(k)) };
       evolve(state, mutation.type, baseVersion, loaded.value, today(), context);
       const keepId = result?.error === 'seq_reused' && newData === undefined;
       // A new opening or meeting keeps its id whatever happens: letters and decisions may name it already.
@@ -710,11 +710,12 @@ export function createStore({
     });
   }
 
-  /** Meetings known on this device, as the rules look decisions' meetings up: data by id. */
-  async function meetingsById(k) {
+  /** The openings and meetings known on this device, as the rules look them up: data by id. */
+  async function recordsById(k) {
     const raws = await read(await db(), ['records'], (s) => s.records.getAll());
-    const views = (await openAll(k, 'records', raws)).map((record) => record.view);
-    return Object.fromEntries(views.filter((view) => view?.entity === 'meeting').map((view) => [view.id, view]));
+    const views = (await openAll(k, 'records', raws)).map((record) => record.view).filter(Boolean);
+    const of = (entity) => Object.fromEntries(views.filter((view) => view.entity === entity).map((view) => [view.id, view]));
+    return { openings: of('opening'), meetings: of('meeting') };
   }
 
   function askPersistenceOnce() {

@@ -261,6 +261,17 @@ def _context(school: School, mutation: dict[str, Any]) -> dict[str, Any]:
     if mutation["type"] is EventType.APPEAL_DECIDED:
         meeting = find_meeting(school, uuid.UUID(mutation["data"]["meeting_id"]))
         return {"meetings": {str(meeting.uuid): meeting.record} if meeting else {}}
+    if mutation["type"] in (EventType.APPEAL_REGISTERED, EventType.APPEAL_AMENDED):
+        # The opening the letter (as registered, or as corrected) says it was taken out at.
+        if mutation["type"] is EventType.APPEAL_REGISTERED:
+            named = mutation["data"]["opening_id"]
+        elif "opening_id" in mutation["data"]["changes"]:
+            named = mutation["data"]["changes"]["opening_id"]
+        else:
+            appeal = find_appeal(school, mutation["appeal_id"])
+            named = str(appeal.opening_id) if appeal is not None and appeal.opening_id else None
+        opening = find_opening(school, uuid.UUID(named)) if named else None
+        return {"openings": {str(opening.uuid): opening.record} if opening else {}}
     return {}
 
 
