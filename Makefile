@@ -57,7 +57,7 @@ migration: install-dev ## Generate a migration from model changes: make migratio
 	$(FLASK) db migrate -m "$(m)"
 
 screenshots: install-dev browser ## Remake the README's screenshots (docs/screenshots/) from the real app
-	ISHENIM_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_pwa.py -k screenshots
+	ISHENIM_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_pwa.py tests/browser/test_pwa_week.py -k 'screenshots or a_week_offline'
 
 bench: install-dev ## Benchmarks with their budgets
 	$(BIN)/pytest benchmarks -s -q -p no:cacheprovider

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from server.db import db
 from server.models import Appeal, Event, Meeting, Opening, School
 from server.services import verify
 from sync.client import Outbox
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.tablet import Tablet, leaks
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
@@ -60,6 +62,7 @@ def save_case_action(page: Page, name: str) -> None:
 
 
 def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, page, factory, tmp_path):
+    shots = SCREENSHOTS if os.environ.get("ISHENIM_SCREENSHOTS") else tmp_path  # `make screenshots` keeps them
     school = factory.school("Мектеп № 7")
     with app.app_context():
         row = db.session.get(School, school.id)
@@ -134,6 +137,7 @@ def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, p
         item.locator("textarea[name^=decision_]").fill("Класс жетекчиси менен сүйлөшүү.")
         item.locator("input[name^=official_]").first.fill("Бакыт Осмонов")
         item.locator("input[name^=official_position_]").fill("директордун орун басары")
+    page.screenshot(path=str(shots / "meeting.png"), full_page=True)
     page.locator("form button[type=submit]").click()
     expect(page).to_have_url(re.compile(r"#/meeting/[0-9a-f-]{36}$"))
     meeting_url = page.url
@@ -157,6 +161,7 @@ def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, p
     save_case_action(page, "notice_posted")
     expect(page.locator(".case-work")).to_contain_text("Стендге илинди")
     expect(page.locator("main")).to_contain_text(code)
+    page.locator(".case-work").screenshot(path=str(shots / "case-work.png"))
 
     # Every paper of the week prints from the tablet alone, in Kyrgyz and in Russian.
     notice_url = page.locator("a[href*='#/print/notice/']").get_attribute("href")
