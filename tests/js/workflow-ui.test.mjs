@@ -64,4 +64,9 @@ test('the minutes list the decisions taken at that meeting only', () => {
     letter('b', '2026-11-10', 'in_progress', { provisional_no: 2, contents: { summary: 'Эки', case: { decisions: [decided('m0', 'Мурунку'), decided('m1', 'Жардам')] } } }),
   ];
   assert.deepEqual(decisionsOf('m1', appeals).map((row) => [row.summary, row.decision]), [['Эки', 'Жардам'], ['Бир', 'Сүйлөшүү']]);
+  const sameDay = [
+    letter('c', '2026-11-16', 'in_progress', { provisional_no: 2, contents: { summary: 'Үч', case: { decisions: [decided('m1', 'x')] } } }),
+    letter('d', '2026-11-16', 'in_progress', { provisional_no: 1, contents: { summary: 'Төрт', case: { decisions: [decided('m1', 'y')] } } }),
+  ];
+  assert.deepEqual(decisionsOf('m1', sameDay).map((row) => row.summary), ['Төрт', 'Үч']);
 });

@@ -172,11 +172,13 @@ export function decisionsOf(meetingId, appeals) {
   for (const view of appeals) {
     for (const decision of view.contents?.case?.decisions ?? []) {
       if (decision.meeting_id === meetingId) {
-        rows.push({ mark: mark(view), received_on: view.received_on, summary: view.contents?.summary ?? '', ...decision });
+        rows.push({ mark: mark(view), received_on: view.received_on, summary: view.contents?.summary ?? '', ...decision,
+          order: view.serial_no ?? view.provisional_no ?? 0 });
       }
     }
   }
-  return rows.sort((a, b) => a.received_on.localeCompare(b.received_on));
+  // As the journal runs: by date received, then by number (official, or the provisional mark before a sync).
+  return rows.sort((a, b) => a.received_on.localeCompare(b.received_on) || a.order - b.order);
 }
 
 export const page = {
