@@ -51,13 +51,14 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from server.api import auth, me, sync
+    from server.api import auth, me, reports, sync
 
     api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(auth.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(sync.blp)
+    api.register_blueprint(reports.blp)
     app.before_request(_authenticate)
 
 

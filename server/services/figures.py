@@ -1,0 +1,282 @@
+"""The Trust Box in figures: the director's dashboard and the monthly information (regulation 003 §2.6).
+
+Everything here is counted from readable metadata (dates, categories, roles, statuses, event types and
+kinds); nothing is decrypted, so no figure can carry a name or a word of a letter. The monthly report also
+hides small counts (1 or 2 shown as ``"<3"``), so that no child can be singled out in a small school.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from server.db import db
+from server.models import Appeal, Event, Meeting, Opening, School
+from server.services import deadlines, journal, schools
+from sync import rules
+from sync.calendar import WorkCalendar
+from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, AppealStatus, EventType
+
+SMALL = 3  # counts below this (and above zero) are shown as "<3" in the report
+FEWER_THAN_SMALL = f"<{SMALL}"
+TREND_MONTHS = 12
+DONE = frozenset({AppealStatus.ANSWERED, AppealStatus.CLOSED, AppealStatus.NOT_ACCEPTED})
+
+
+@dataclass(frozen=True)
+class Letter:
+    """What the figures need of one appeal: its metadata and the kinds of case work recorded on it."""
+
+    school_year: int
+    serial_no: int
+    received_on: dt.date
+    category: str
+    applicant_role: str
+    anonymous: bool
+    status: str
+    answered_on: dt.date | None
+    referred: bool
+    measures: tuple[str, ...]
+
+
+def _letters(school: School, start: dt.date, end: dt.date) -> list[Letter]:
+    """The school's appeals received in [start, end], with their referrals and measures."""
+    appeals = db.session.execute(
+        select(
+            Appeal.id,
+            Appeal.school_year,
+            Appeal.serial_no,
+            Appeal.received_on,
+            Appeal.category,
+            Appeal.applicant_role,
+            Appeal.anonymous,
+            Appeal.status,
+            Appeal.answered_on,
+        ).where(Appeal.school_id == school.id, Appeal.received_on >= start, Appeal.received_on <= end)
+    ).all()
+    work: dict[int, list[tuple[str, Any]]] = {row.id: [] for row in appeals}
+    if work:
+        kinds = (EventType.APPEAL_REFERRED.value, EventType.APPEAL_MEASURE_RECORDED.value)
+        for appeal_id, event_type, meta in db.session.execute(
+            select(Event.appeal_id, Event.type, Event.meta).where(
+                Event.school_id == school.id, Event.type.in_(kinds), Event.appeal_id.in_(work)
+            )
+        ):
+            work[appeal_id or 0].append((event_type, meta))  # never None: the query names appeals
+    return [
+        Letter(
+            school_year=row.school_year,
+            serial_no=row.serial_no,
+            received_on=row.received_on,
+            category=row.category,
+            applicant_role=row.applicant_role,
+            anonymous=row.anonymous,
+            status=row.status,
+            answered_on=row.answered_on,
+            referred=any(t == EventType.APPEAL_REFERRED for t, _ in work[row.id]),
+            measures=tuple(str(meta["kind"]) for t, meta in work[row.id] if t == EventType.APPEAL_MEASURE_RECORDED),
+        )
+        for row in appeals
+    ]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def counts(letters: list[Letter], calendar: WorkCalendar, due_in: int) -> dict[str, Any]:
+    """The figures of a set of letters: received, by category and by the writer's role, anonymous,
+    not accepted, referred, answered and on time, the average working days to an answer, measures taken."""
+    answered = [letter for letter in letters if letter.answered_on is not None]
+    on_time = [
+        letter
+        for letter in answered
+        if letter.answered_on is not None and letter.answered_on <= calendar.due_on(letter.received_on, due_in)
+    ]
+    days = [
+        calendar.working_days_between(letter.received_on, letter.answered_on)
+        for letter in answered
+        if letter.answered_on
+    ]
+    measures = Counter(kind for letter in letters for kind in letter.measures)
+    return {
+        "received": len(letters),
+        "by_category": {category: sum(letter.category == category for letter in letters) for category in CATEGORIES},
+        "by_applicant_role": {
+            role: sum(letter.applicant_role == role for letter in letters) for role in APPLICANT_ROLES
+        },
+        "anonymous": sum(letter.anonymous for letter in letters),
+        "anonymous_share": _share(sum(letter.anonymous for letter in letters), len(letters)),
+        "not_accepted": sum(letter.status == AppealStatus.NOT_ACCEPTED for letter in letters),
+        "referred": sum(letter.referred for letter in letters),
+        "answered": len(answered),
+        "answered_on_time": len(on_time),
+        "answered_on_time_share": _share(len(on_time), len(answered)),
+        "average_days_to_answer": round(sum(days) / len(days), 1) if days else None,
+        "closed": sum(letter.status == AppealStatus.CLOSED for letter in letters),
+        "measures": {kind: measures[kind] for kind in MEASURE_KINDS},
+    }
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _month_end(first: dt.date) -> dt.date:
+    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return following - dt.timedelta(days=1)
+
+
+def _months_back(first: dt.date, count: int) -> dt.date:
+    month = first.year * 12 + first.month - 1 - count
+    return dt.date(month // 12, month % 12 + 1, 1)
+
+
+def _setting_calendar(school: School, today: dt.date, since: dt.date) -> tuple[WorkCalendar, int, dict[str, Any]]:
+    settings = schools.settings_of(school)
+    return deadlines.work_calendar(settings, deadlines.calendar_years(today, since)), settings["due_in_days"], settings
+
+
+def dashboard(school: School, today: dt.date | None = None) -> dict[str, Any]:
+    """The director's dashboard: this month and this school year, what is overdue now, the last opening and
+    meeting with the cadence alerts, the acts awaiting acknowledgement, and twelve months of trend.
+
+    ``today`` is the school's date (given by tests to pin a known month)."""
+    today = today or journal.school_today(school)
+    month_start = _month_start(today)
+    year_start = dt.date(rules.school_year(today), 9, 1)
+    trend_start = _months_back(month_start, TREND_MONTHS - 1)
+    open_letters = db.session.execute(
+        select(Appeal.school_year, Appeal.serial_no, Appeal.received_on).where(
+            Appeal.school_id == school.id, Appeal.status.not_in([status.value for status in DONE])
+        )
+    ).all()
+    since = min([year_start, trend_start, *(row.received_on for row in open_letters)])
+    calendar, due_in, settings = _setting_calendar(school, today, since)
+    letters = _letters(school, min(year_start, trend_start), today)
+    overdue = sorted(
+        (row.school_year, row.serial_no) for row in open_letters if today > calendar.due_on(row.received_on, due_in)
+    )
+    last_opening = db.session.scalars(
+        select(Opening).where(Opening.school_id == school.id).order_by(Opening.opened_at.desc()).limit(1)
+    ).first()
+    last_meeting = db.session.scalars(
+        select(Meeting).where(Meeting.school_id == school.id).order_by(Meeting.held_on.desc()).limit(1)
+    ).first()
+    awaiting = db.session.scalars(
+        select(Opening)
+        .where(Opening.school_id == school.id, Opening.acknowledged_at.is_(None))
+        .order_by(Opening.opened_at)
+    ).all()
+    return {
+        "today": today,
+        "month": {
+            "from": month_start,
+            "to": today,
+            **counts([x for x in letters if x.received_on >= month_start], calendar, due_in),
+        },
+        "school_year": {
+            "from": year_start,
+            "to": today,
+            **counts([x for x in letters if x.received_on >= year_start], calendar, due_in),
+        },
+        "overdue": {"count": len(overdue), "letters": [{"school_year": y, "serial_no": n} for y, n in overdue]},
+        "last_opening": _opening_summary(last_opening, school) if last_opening else None,
+        "last_meeting": {"id": last_meeting.uuid, "held_on": last_meeting.held_on} if last_meeting else None,
+        "alerts": cadence_alerts(last_opening, school, today, settings),
+        "acts_awaiting": [_opening_summary(opening, school) for opening in awaiting],
+        "trend": _trend(letters, trend_start, month_start),
+    }
+
+
+def _opening_summary(opening: Opening, school: School) -> dict[str, Any]:
+    return {
+        "id": opening.uuid,
+        "opened_at": opening.record["opened_at"],
+        "letters_count": opening.record["letters_count"],
+        "acknowledged_at": opening.acknowledged_at,
+    }
+
+
+def cadence_alerts(last: Opening | None, school: School, today: dt.date, settings: dict[str, Any]) -> list[str]:
+    """``no_collection`` after a week without an opening (000), ``no_act`` after a month (003); both settings."""
+    days = (today - dt.date.fromisoformat(str(last.record["opened_at"])[:10])).days if last else None
+    alerts = []
+    if days is None or days > settings["collection_every_days"]:
+        alerts.append("no_collection")
+    if days is None or days > settings["act_every_days"]:
+        alerts.append("no_act")
+    return alerts
+
+
+def _trend(letters: list[Letter], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+    months = []
+    month = first
+    while month <= last:
+        end = _month_end(month)
+        received = [letter for letter in letters if month <= letter.received_on <= end]
+        months.append(
+            {
+                "month": month.strftime("%Y-%m"),
+                "received": len(received),
+                "answered": sum(letter.answered_on is not None for letter in received),
+            }
+        )
+        month = end + dt.timedelta(days=1)
+    return months
+
+
+def _hide_small(value: Any) -> Any:
+    """Counts 1 and 2 become ``"<3"``, inside dicts too; shares and averages are left as they are."""
+    if isinstance(value, dict):
+        return {key: _hide_small(item) for key, item in value.items()}
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < SMALL:
+        return FEWER_THAN_SMALL
+    return value
+
+
+def _safe(share: float | None, part: int, whole: int) -> float | None:
+    return None if 0 < part < SMALL or 0 < whole - part < SMALL else share
+
+
+def monthly_report(school: School, month: dt.date, today: dt.date | None = None) -> dict[str, Any]:
+    """The information on the box's work for one month (due by the 5th of the next): the letters received in
+    that month, counted in aggregate, small counts hidden; and the openings and meetings held."""
+    end = _month_end(month)
+    today = today or journal.school_today(school)
+    calendar, due_in, _ = _setting_calendar(school, today, month)
+    figures = counts(_letters(school, month, end), calendar, due_in)
+    # A share tells as much as the counts it is made of: it is shown only where neither the part nor the
+    # rest is a hidden small count, and an average only over enough answers.
+    shares = {
+        "anonymous_share": _safe(figures.pop("anonymous_share"), figures["anonymous"], figures["received"]),
+        "answered_on_time_share": _safe(
+            figures.pop("answered_on_time_share"), figures["answered_on_time"], figures["answered"]
+        ),
+        "average_days_to_answer": figures.pop("average_days_to_answer") if figures["answered"] >= SMALL else None,
+    }
+    start_moment = dt.datetime.combine(month, dt.time.min, dt.UTC) - dt.timedelta(days=1)
+    openings = [
+        o
+        for o in db.session.scalars(
+            select(Opening).where(Opening.school_id == school.id, Opening.opened_at >= start_moment)
+        )
+        if month <= dt.date.fromisoformat(str(o.record["opened_at"])[:10]) <= end
+    ]
+    meetings = db.session.scalars(
+        select(Meeting.id).where(Meeting.school_id == school.id, Meeting.held_on >= month, Meeting.held_on <= end)
+    ).all()
+    return {
+        "month": month.strftime("%Y-%m"),
+        "from": month,
+        "to": end,
+        "complete": today > end,
+        **_hide_small(figures),
+        **shares,
+        "openings": len(openings),
+        "meetings": len(meetings),
+    }
