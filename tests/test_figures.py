@@ -15,8 +15,8 @@ from flask import Flask
 from server.db import db
 from server.models import School
 from server.services import figures
-from sync.client import Outbox, SyncClient
-from sync.events import Role
+from sync.client import Outbox
+from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, Role
 from tests.factory import Factory, anonymous_registration, registration
 
 MEMBERS = [{"name": f"Мүчө {n}", "position": "комиссия", "confirmed": True} for n in range(3)]
@@ -100,8 +100,6 @@ def school(app: Flask, factory: Factory) -> School:
 
 
 def test_the_figures_of_march_counted_by_hand(app, school):
-    from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS
-
     with app.app_context():
         report = figures.monthly_report(db.session.get(School, school.id), dt.date(2025, 3, 1), dt.date(2025, 4, 2))
     assert report == {
@@ -132,8 +130,6 @@ def test_the_figures_of_march_counted_by_hand(app, school):
 
 
 def test_the_dashboard_on_the_second_of_april(app, school):
-    from sync.events import APPLICANT_ROLES, CATEGORIES
-
     with app.app_context():
         shown = figures.dashboard(db.session.get(School, school.id), dt.date(2025, 4, 2))
     year = shown["school_year"]
