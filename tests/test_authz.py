@@ -1,0 +1,136 @@
+"""Who may call what: every API endpoint × every role, from the school that owns the data, from another
+school, and with no token. The rows are checked against the app's URL map, so a new endpoint without a row
+fails here until someone decides who may call it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from server.models import School
+from sync.client import Outbox, SyncClient
+from sync.events import Role
+from tests.factory import Factory, registration
+
+ROLES = tuple(Role)
+CANARY = "Authz-canary-7Q2"
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call an endpoint as a device; ``body`` is built per caller (a push names its own device)."""
+
+    method: str
+    path: str
+    body: Callable[[SyncClient | None], Any] | None = None
+
+
+def _push_body(device: SyncClient | None) -> dict[str, Any]:
+    mutation = Outbox().add("appeal.registered", str(uuid.uuid4()), registration())
+    return {"device_id": device.device_id if device else str(uuid.uuid4()), "mutations": [mutation]}
+
+
+# endpoint (as Flask names it) → the call, and the status each role gets from its own school. The same
+# call from another school gets the same status but never the first school's data (checked below).
+MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
+    "me.me": (Call("GET", "/api/v1/me"), dict.fromkeys(ROLES, 200)),
+    "sync.push": (
+        Call("POST", "/api/v1/sync/push", _push_body),
+        {Role.PEDAGOGUE: 200, Role.COMMISSION: 403, Role.DIRECTOR: 403, Role.ADMIN: 403},
+    ),
+    "sync.pull": (
+        Call("GET", "/api/v1/sync/pull"),
+        {Role.PEDAGOGUE: 200, Role.COMMISSION: 200, Role.DIRECTOR: 200, Role.ADMIN: 403},
+    ),
+    "reports.dashboard": (
+        Call("GET", "/api/v1/dashboard"),
+        {Role.PEDAGOGUE: 403, Role.COMMISSION: 200, Role.DIRECTOR: 200, Role.ADMIN: 200},
+    ),
+    "reports.monthly": (Call("GET", "/api/v1/reports/monthly?month=2025-03"), dict.fromkeys(ROLES, 200)),
+}
+# Public on purpose: logging in, and the API's own description.
+PUBLIC = {
+    "auth.issue_token": Call(
+        "POST", "/api/v1/auth/token", lambda _: {"username": "x", "password": "y", "device_name": "z"}
+    ),
+    "api-docs.openapi_json": Call("GET", "/api/v1/openapi.json"),
+}
+
+
+def api_endpoints(app: Flask) -> set[str]:
+    return {rule.endpoint for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/")}
+
+
+def test_every_api_endpoint_has_a_row(app: Flask) -> None:
+    assert api_endpoints(app) == set(MATRIX) | set(PUBLIC)
+
+
+def _call(client: FlaskClient, call: Call, device: SyncClient | None) -> tuple[int, bytes]:
+    headers = {"Authorization": f"Bearer {device.token}"} if device else {}
+    body = call.body(device) if call.body else None
+    response = client.open(call.path, method=call.method, headers=headers, json=body)
+    return response.status_code, response.get_data()
+
+
+@pytest.fixture
+def schools(app: Flask, factory: Factory) -> tuple[School, School]:
+    """School A holds a letter carrying a canary; school B holds nothing."""
+    own, other = factory.school("School A"), factory.school("School B")
+    factory.register(factory.device(Role.PEDAGOGUE, own), summary=f"Letter {CANARY}", received_on="2025-03-10")
+    return own, other
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+@pytest.mark.parametrize("role", ROLES, ids=[r.value for r in ROLES])
+def test_each_role_of_each_school(client, factory, schools, endpoint: str, role: Role) -> None:
+    call, expected = MATRIX[endpoint]
+    own, other = schools
+    status, _ = _call(client, call, factory.device(role, own))
+    assert status == expected[role]
+    status, body = _call(client, call, factory.device(role, other))
+    assert status == expected[role]
+    assert CANARY.encode() not in body  # another school's caller never sees the first school's letters
+    if status == 200 and endpoint in ("reports.dashboard", "reports.monthly"):
+        figures = json.loads(body)
+        assert (figures.get("figures") or figures["school_year"])["received"] == 0
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_no_token_is_401(client, endpoint: str) -> None:
+    call, _ = MATRIX[endpoint]
+    status, body = _call(client, call, None)
+    assert status == 401 and json.loads(body)["error"] == "missing_token"
+
+
+@pytest.mark.parametrize("endpoint", sorted(PUBLIC))
+def test_public_endpoints_need_no_token(client, endpoint: str) -> None:
+    status, _ = _call(client, PUBLIC[endpoint], None)
+    assert status in (200, 401)  # the docs answer; a login with unknown credentials is refused, not unauthorised
+    if endpoint == "auth.issue_token":
+        assert status == 401
+
+
+def test_the_pedagogue_of_another_school_cannot_touch_a_letter(client, factory, schools) -> None:
+    own, other = schools
+    reader = factory.device(Role.PEDAGOGUE, own)
+    changes, _ = reader.pull_all()
+    letter = next(c for c in changes if c["entity"] == "appeal")
+    stranger = factory.device(Role.PEDAGOGUE, other)
+    outbox = Outbox()
+    outbox.add("appeal.amended", letter["id"], {"changes": {"summary": "X"}, "reason": "Y."}, letter["version"])
+    outbox.add(
+        "appeal.answered",
+        letter["id"],
+        {"answered_on": "2025-03-11", "way": "in_person", "kind": "answer", "text": "Z"},
+        1,
+    )
+    outbox.flush(stranger)
+    assert [result["error"] for _, result in outbox.needs_attention] == ["appeal_not_found", "appeal_not_found"]
+    assert reader.pull_all()[0][0]["version"] == letter["version"]
