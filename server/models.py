@@ -75,6 +75,9 @@ class School(Base):
     # while the school's row is locked, so they grow in commit order.
     chain_head: Mapped[str] = mapped_column(String(64), default=GENESIS)
     chain_length: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The audit trail of reads has a chain of its own, so that reading never moves the journal's head.
+    reads_head: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    reads_length: Mapped[int] = mapped_column(BigInteger, default=0)
     last_change_no: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -270,3 +273,27 @@ class SerialCounter(Base):
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), primary_key=True)
     school_year: Mapped[int] = mapped_column(Integer, primary_key=True)
     last_serial: Mapped[int] = mapped_column(Integer)
+
+
+class Read(Base):
+    """One decrypted read of a letter by a user on a device: the audit trail, chained per school."""
+
+    __tablename__ = "reads"
+    __table_args__ = (
+        UniqueConstraint("school_id", "position"),
+        Index("ix_reads_school_time", "school_id", "read_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    position: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"))
+    read_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    user: Mapped[User] = relationship()
+    device: Mapped[Device] = relationship()
+    appeal: Mapped[Appeal] = relationship()

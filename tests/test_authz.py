@@ -54,6 +54,10 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 200, Role.DIRECTOR: 200, Role.ADMIN: 200},
     ),
     "reports.monthly": (Call("GET", "/api/v1/reports/monthly?month=2025-03"), dict.fromkeys(ROLES, 200)),
+    "audit.reads": (
+        Call("GET", "/api/v1/audit/reads"),
+        {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
+    ),
 }
 # Public on purpose: logging in, and the API's own description.
 PUBLIC = {

@@ -40,6 +40,7 @@ TABLES = {
     "serial_counters",
     "openings",
     "meetings",
+    "reads",
 }
 
 

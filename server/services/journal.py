@@ -54,8 +54,12 @@ def lock_school(school_id: int) -> School:
     return school
 
 
+def school_zone(school: School) -> ZoneInfo:
+    return ZoneInfo(school.timezone)
+
+
 def school_today(school: School) -> dt.date:
-    return dt.datetime.now(ZoneInfo(school.timezone)).date()
+    return dt.datetime.now(school_zone(school)).date()
 
 
 def next_change_no(school: School) -> int:
@@ -72,7 +76,7 @@ def next_serial(school: School, year: int) -> int:
     return counter.last_serial
 
 
-def _utc_text(moment: dt.datetime) -> str:
+def utc_text(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -88,7 +92,7 @@ def chain_record(event: Event, school: School) -> dict[str, Any]:
         "device": str(event.device.uuid),
         "user": str(event.user.uuid),
         "seq": event.seq,
-        "recorded_at": _utc_text(event.recorded_at),
+        "recorded_at": utc_text(event.recorded_at),
         "meta": event.meta,
         "sealed": base64.b64encode(event.sealed).decode() if event.sealed is not None else None,
     }

@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from server.db import db
+from server.db import begin_write, db
 from server.errors import Conflict, Forbidden
 from server.models import Appeal, Device, Event, Meeting, Opening, Receipt, School
-from server.services import changes, deadlines, journal, schools
+from server.services import audit, changes, deadlines, journal, schools
 from server.services.accounts import Actor
 from sync import rules
 from sync.calendar import WorkCalendar
@@ -119,7 +119,14 @@ def reads_contents(actor: Actor) -> bool:
 
 
 def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
-    """Changes of the caller's school after ``cursor``, oldest first; the cursor is a change number."""
+    """Changes of the caller's school after ``cursor``, oldest first; the cursor is a change number.
+
+    A page that carries letter contents is also an entry per letter in the audit trail of reads, written in
+    the same transaction: the pull then writes, so it takes the write lock before it reads anything.
+    """
+    with_contents = reads_contents(actor)
+    if with_contents:
+        begin_write()
     if cursor > actor.school.last_change_no:
         # The device saw changes this server no longer has (it was restored from a backup): start over.
         raise Conflict(
@@ -150,7 +157,8 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     # The page's deadlines are counted on a calendar reaching back to its oldest letter.
     oldest = min((appeal.received_on for appeal in appeals), default=None)
     calendar = deadlines.work_calendar(settings, deadlines.calendar_years(today, oldest))
-    with_contents = reads_contents(actor)
+    if with_contents:
+        audit.record_reads(actor, appeals)
     return {
         "changes": [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
         "cursor": page[-1].change_no if page else cursor,

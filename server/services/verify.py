@@ -19,8 +19,8 @@ from sqlalchemy.orm import joinedload
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, School, SerialCounter
-from server.services import journal, keys
+from server.models import Appeal, Event, Meeting, Opening, Read, School, SerialCounter
+from server.services import audit, journal, keys
 from sync import rules
 from sync.chain import GENESIS, chain_hash
 from sync.events import EventType
@@ -214,9 +214,33 @@ def _difference(school: School, where: str, stored: dict[str, Any], expected: di
     return Break(str(school.uuid), where, f"the record differs from its events in {', '.join(differing)}")
 
 
+def _reads_breaks(school: School) -> Iterator[Break]:
+    """The audit trail of reads: its own chain, from GENESIS to the school's ``reads_head``."""
+    prev, position = GENESIS, 0
+    reads = db.session.scalars(
+        select(Read)
+        .where(Read.school_id == school.id)
+        .order_by(Read.position)
+        .options(joinedload(Read.user), joinedload(Read.device), joinedload(Read.appeal))
+    )
+    for read in reads:
+        position += 1
+        where = f"read {read.position}"
+        if read.position != position or read.prev_hash != prev:
+            yield Break(str(school.uuid), where, f"expected read {position}: an entry is missing or moved")
+            return
+        if chain_hash(prev, audit.chain_record(read, school)) != read.hash:
+            yield Break(str(school.uuid), where, "its contents do not match its hash")
+            return
+        prev = read.hash
+    if (school.reads_head, school.reads_length) != (prev, position):
+        yield Break(str(school.uuid), "reads head", "the school's recorded head is not the last read")
+
+
 def first_break() -> Break | None:
     """The first problem found, school by school, or None when every journal is intact."""
     for school in db.session.scalars(select(School).order_by(School.id)):
-        for found in itertools.chain(_chain_breaks(school), _appeal_breaks(school), _record_breaks(school)):
+        checks = (_chain_breaks(school), _appeal_breaks(school), _record_breaks(school), _reads_breaks(school))
+        for found in itertools.chain(*checks):
             return found
     return None
