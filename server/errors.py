@@ -59,6 +59,14 @@ class Conflict(ApiError):
     code = "conflict"
 
 
+class Invalid(ApiError):
+    """A body that fails its checks where no schema could say so up front (e.g. settings merged with the
+    stored ones); answered like a schema error."""
+
+    status = 422
+    code = "validation_error"
+
+
 class PayloadTooLarge(ApiError):
     status = 413
     code = "payload_too_large"

@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from server.models import School
 from sync.client import Outbox, SyncClient
 from sync.events import Role
-from tests.factory import Factory, registration
+from tests.factory import PASSWORD, Factory, registration
 
 ROLES = tuple(Role)
 CANARY = "Authz-canary-7Q2"
@@ -25,11 +25,18 @@ CANARY = "Authz-canary-7Q2"
 
 @dataclass(frozen=True)
 class Call:
-    """How to call an endpoint as a device; ``body`` is built per caller (a push names its own device)."""
+    """How to call an endpoint as a device; ``body`` is built per caller (a push names its own device).
+
+    A path may name ``{user}`` and ``{device}``: a user and a device of the first school. Called from
+    another school such a target does not exist (404 where the role may call at all)."""
 
     method: str
     path: str
     body: Callable[[SyncClient | None], Any] | None = None
+
+    @property
+    def targets_own_school(self) -> bool:
+        return "{" in self.path
 
 
 def _push_body(device: SyncClient | None) -> dict[str, Any]:
@@ -58,6 +65,37 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
         Call("GET", "/api/v1/audit/reads"),
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
     ),
+    **{
+        f"admin.{name}": (call, {**dict.fromkeys(ROLES, 403), Role.ADMIN: status})
+        for name, call, status in [
+            ("list_users", Call("GET", "/api/v1/admin/users"), 200),
+            (
+                "create_user",
+                Call(
+                    "POST",
+                    "/api/v1/admin/users",
+                    lambda _: {
+                        "username": f"u{uuid.uuid4().hex[:8]}",
+                        "full_name": "Жаңы мугалим",
+                        "role": "commission",
+                        "password": "long enough password",
+                    },
+                ),
+                201,
+            ),
+            ("disable_user", Call("POST", "/api/v1/admin/users/{user}/disable"), 200),
+            ("enable_user", Call("POST", "/api/v1/admin/users/{user}/enable"), 200),
+            (
+                "reset_password",
+                Call("POST", "/api/v1/admin/users/{user}/password", lambda _: {"password": "another long one"}),
+                200,
+            ),
+            ("list_devices", Call("GET", "/api/v1/admin/devices"), 200),
+            ("revoke_device", Call("POST", "/api/v1/admin/devices/{device}/revoke"), 200),
+            ("get_settings", Call("GET", "/api/v1/admin/settings"), 200),
+            ("patch_settings", Call("PATCH", "/api/v1/admin/settings", lambda _: {"quorum": 2}), 200),
+        ]
+    },
 }
 # Public on purpose: logging in, and the API's own description.
 PUBLIC = {
@@ -76,18 +114,25 @@ def test_every_api_endpoint_has_a_row(app: Flask) -> None:
     assert api_endpoints(app) == set(MATRIX) | set(PUBLIC)
 
 
+TARGETS = {"user": str(uuid.UUID(int=0)), "device": str(uuid.UUID(int=0))}  # filled by the fixture
+
+
 def _call(client: FlaskClient, call: Call, device: SyncClient | None) -> tuple[int, bytes]:
     headers = {"Authorization": f"Bearer {device.token}"} if device else {}
     body = call.body(device) if call.body else None
-    response = client.open(call.path, method=call.method, headers=headers, json=body)
+    response = client.open(call.path.format(**TARGETS), method=call.method, headers=headers, json=body)
     return response.status_code, response.get_data()
 
 
 @pytest.fixture
 def schools(app: Flask, factory: Factory) -> tuple[School, School]:
-    """School A holds a letter carrying a canary; school B holds nothing."""
+    """School A holds a letter carrying a canary, and the user and device the admin endpoints act on;
+    school B holds nothing."""
     own, other = factory.school("School A"), factory.school("School B")
-    factory.register(factory.device(Role.PEDAGOGUE, own), summary=f"Letter {CANARY}", received_on="2025-03-10")
+    target = SyncClient(factory.transport)
+    login = target.login(factory.user(own, Role.PEDAGOGUE), PASSWORD)
+    factory.register(target, summary=f"Letter {CANARY}", received_on="2025-03-10")
+    TARGETS.update(user=login["user"]["id"], device=login["device_id"])
     return own, other
 
 
@@ -99,7 +144,7 @@ def test_each_role_of_each_school(client, factory, schools, endpoint: str, role:
     status, _ = _call(client, call, factory.device(role, own))
     assert status == expected[role]
     status, body = _call(client, call, factory.device(role, other))
-    assert status == expected[role]
+    assert status == (404 if call.targets_own_school and expected[role] < 400 else expected[role])
     assert CANARY.encode() not in body  # another school's caller never sees the first school's letters
     if status == 200 and endpoint in ("reports.dashboard", "reports.monthly"):
         figures = json.loads(body)

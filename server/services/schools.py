@@ -20,9 +20,14 @@ def update_settings(school: School, changes: dict[str, Any]) -> dict[str, Any]:
     Stored as given (plain JSON), so a default that changes later still applies to keys never set.
     """
     merged = {**(school.settings or {}), **changes}
-    SchoolSettingsSchema().load(merged)
+    check_settings(merged)
     school.settings = merged
     return settings_of(school)
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Raise ``ValidationError`` unless ``settings`` (plain JSON) are a valid set; unknown keys are refused."""
+    SchoolSettingsSchema().load(settings)
 
 
 def describe(school: School) -> dict[str, Any]:
