@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from server.db import begin_write, db
 from server.errors import ApiError
-from server.models import School
+from server.models import District, School
 from server.services import accounts, demo, schools, verify
 from sync.events import Role
 from sync.schemas import SchoolSettingsSchema
@@ -34,18 +34,26 @@ def create_school(name: str) -> None:
 
 @click.command("create-user")
 @with_appcontext
-@click.option("--school", "school_id", required=True, help="The school's id (printed by create-school).")
+@click.option("--school", "school_id", help="The school's id (printed by create-school).")
+@click.option("--district", "district_id", help="For a district's viewer (role district): the district's id.")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
 @click.option("--password-stdin", is_flag=True, required=True, help="Read the password from standard input.")
-def create_user(school_id: str, role: str, username: str, full_name: str, password_stdin: bool) -> None:
+def create_user(
+    school_id: str | None, district_id: str | None, role: str, username: str, full_name: str, password_stdin: bool
+) -> None:
     """Create an account; the password comes from standard input so it stays out of the shell history."""
-    school = _school(school_id)
+    if (role == Role.DISTRICT) != (district_id is not None) or (school_id is None) == (district_id is None):
+        raise click.UsageError("A district's viewer takes --district; every other role takes --school.")
+    owner = _district(district_id) if district_id else _school(school_id or "")
     password = sys.stdin.readline().rstrip("\r\n")
     begin_write()
     try:
-        user = accounts.create_user(school, Role(role), username, full_name, password)
+        if isinstance(owner, District):
+            user = accounts.create_district_user(owner, username, full_name, password)
+        else:
+            user = accounts.create_user(owner, Role(role), username, full_name, password)
     except ApiError as error:
         raise click.ClickException(error.message) from None
     db.session.commit()
@@ -92,6 +100,42 @@ def seed_demo() -> None:
         click.echo(f"  {role:<11} username: {username:<11} password: {password}")
 
 
+@click.command("create-district")
+@with_appcontext
+@click.option("--name", required=True, help="The district's name.")
+def create_district(name: str) -> None:
+    """Create a district; prints its id as the last line."""
+    begin_write()
+    district = accounts.create_district(name)
+    db.session.commit()
+    click.echo(f"Created district {name!r}.")
+    click.echo(str(district.uuid))
+
+
+@click.command("link-school")
+@with_appcontext
+@click.option("--district", "district_id", required=True, help="The district's id (printed by create-district).")
+@click.option("--school", "school_id", required=True, help="The school's id.")
+def link_school(district_id: str, school_id: str) -> None:
+    """Put a school in a district: the district's viewers then see its aggregate figures."""
+    begin_write()
+    district, school = _district(district_id), _school(school_id)
+    school.district_id = district.id
+    db.session.commit()
+    click.echo(f"School {school.name!r} is in district {district.name!r}.")
+
+
+def _district(district_id: str) -> District:
+    try:
+        district_uuid = uuid.UUID(district_id)
+    except ValueError:
+        raise click.BadParameter("not a district id", param_hint="--district") from None
+    district = db.session.scalar(select(District).where(District.uuid == district_uuid))
+    if district is None:
+        raise click.BadParameter("no such district", param_hint="--district")
+    return district
+
+
 def _school(school_id: str) -> School:
     try:
         school_uuid = uuid.UUID(school_id)
@@ -136,5 +180,6 @@ def school_settings(school_id: str, assignments: tuple[str, ...]) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_school, create_user, revoke_device, verify_command, seed_demo, school_settings):
+    commands = (create_school, create_user, create_district, link_school, revoke_device, verify_command, seed_demo)
+    for command in (*commands, school_settings):
         app.cli.add_command(command)

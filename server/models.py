@@ -61,12 +61,24 @@ def _enum_check(column: str, values: tuple[str, ...], name: str) -> CheckConstra
     return CheckConstraint(f"{column} IN ({listed})", name=name)
 
 
+class District(Base):
+    """A district hosting many schools on one server; its viewers see only aggregate figures."""
+
+    __tablename__ = "districts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class School(Base):
     __tablename__ = "schools"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
     name: Mapped[str] = mapped_column(String(200))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True, default=None)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Bishkek")
     director_reads_contents: Mapped[bool] = mapped_column(Boolean, default=False)
     # Settings the tablets need offline (see sync.schemas.SchoolSettingsSchema for keys and defaults).
@@ -83,12 +95,22 @@ class School(Base):
 
 
 class User(Base):
+    """A member of a school's staff, or a district's viewer (who belongs to the district, not a school)."""
+
     __tablename__ = "users"
-    __table_args__ = (_enum_check("role", tuple(r.value for r in Role), "role"),)
+    __table_args__ = (
+        _enum_check("role", tuple(r.value for r in Role), "role"),
+        CheckConstraint(
+            "(role = 'district' AND district_id IS NOT NULL AND school_id IS NULL)"
+            " OR (role <> 'district' AND school_id IS NOT NULL AND district_id IS NULL)",
+            name="belongs",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"), index=True, default=None)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
@@ -96,7 +118,8 @@ class User(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    school: Mapped[School] = relationship()
+    school: Mapped[School | None] = relationship()
+    district: Mapped[District | None] = relationship()
 
 
 class Device(Base):
@@ -106,7 +129,7 @@ class Device(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
-    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id"), index=True)  # None: a district's
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -116,7 +139,7 @@ class Device(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
     user: Mapped[User] = relationship()
-    school: Mapped[School] = relationship()
+    school: Mapped[School | None] = relationship()
 
 
 class DataKey(Base):

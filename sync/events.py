@@ -36,6 +36,11 @@ class Role(StrEnum):
     COMMISSION = "commission"
     DIRECTOR = "director"
     ADMIN = "admin"
+    DISTRICT = "district"  # a district's viewer: aggregate figures of its schools, belongs to no school
+
+
+# The roles of a school's staff (every role but the district's viewer).
+SCHOOL_ROLES: tuple[Role, ...] = tuple(role for role in Role if role is not Role.DISTRICT)
 
 
 # Who may record each event. The pedagogue keeps the journal (regulation 000 "Registration" 1) and writes up

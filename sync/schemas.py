@@ -580,7 +580,7 @@ class TokenRequestSchema(Schema):
 class TokenUserSchema(Schema):
     id = fields.UUID(required=True)
     role = fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
-    school_id = fields.UUID(required=True)
+    school_id = fields.UUID(required=True, allow_none=True, metadata={"description": "None for a district's viewer."})
     full_name = fields.String(required=True)
 
 

@@ -94,6 +94,22 @@ class Factory:
         client.login(self.user(school, role), PASSWORD)
         return client
 
+    def district(self, *schools: School, name: str = "District No. 1") -> tuple[SyncClient, str]:
+        """A district holding ``schools`` and a logged-in device of its viewer; returns it and the district's id."""
+        username = f"district{next(_numbers)}"
+        with self.app.app_context():
+            district = accounts.create_district(name)
+            for school in schools:
+                row = db.session.get(School, school.id)
+                assert row is not None
+                row.district_id = district.id
+            accounts.create_district_user(district, username, f"Test {username}", PASSWORD)
+            district_id = str(district.uuid)
+            db.session.commit()
+        client = SyncClient(self.transport)
+        client.login(username, PASSWORD)
+        return client, district_id
+
     def register(self, client: SyncClient, outbox: Outbox | None = None, count: int = 1, **overrides: Any) -> Outbox:
         """Queue and push ``count`` registrations; returns the outbox holding their results."""
         outbox = outbox or Outbox()

@@ -16,10 +16,10 @@ from flask.testing import FlaskClient
 
 from server.models import School
 from sync.client import Outbox, SyncClient
-from sync.events import Role
+from sync.events import SCHOOL_ROLES, Role
 from tests.factory import PASSWORD, Factory, registration
 
-ROLES = tuple(Role)
+ROLES = SCHOOL_ROLES
 CANARY = "Authz-canary-7Q2"
 
 
@@ -65,6 +65,7 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
         Call("GET", "/api/v1/audit/reads"),
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
     ),
+    "district.district_figures": (Call("GET", "/api/v1/district/figures"), dict.fromkeys(ROLES, 403)),
     **{
         f"admin.{name}": (call, {**dict.fromkeys(ROLES, 403), Role.ADMIN: status})
         for name, call, status in [
@@ -183,3 +184,20 @@ def test_the_pedagogue_of_another_school_cannot_touch_a_letter(client, factory, 
     outbox.flush(stranger)
     assert [result["error"] for _, result in outbox.needs_attention] == ["appeal_not_found", "appeal_not_found"]
     assert reader.pull_all()[0][0]["version"] == letter["version"]
+
+
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_a_district_viewer_calls_only_the_district_figures(client, factory, schools, endpoint: str) -> None:
+    """A district's viewer belongs to no school: every school endpoint is 403; its own figures are 200 and
+    hold no letter, no name of a writer and no serial number."""
+    own, _ = schools
+    viewer, _ = factory.district(own)
+    call, _ = MATRIX[endpoint]
+    status, body = _call(client, call, viewer)
+    if endpoint == "district.district_figures":
+        assert status == 200 and CANARY.encode() not in body
+        figures = json.loads(body)["figures"]
+        assert [school["name"] for school in figures["schools"]] == ["School A"]
+        assert "serial_no" not in body.decode()
+    else:
+        assert (status, json.loads(body)["error"]) == (403, "role_not_allowed")

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from server.db import db
 from server.models import School, User
-from sync.events import Role
+from sync.events import SCHOOL_ROLES
 from tests.operator import run_flask
 
 PASSWORD = "trust-box-2024"
@@ -85,7 +85,7 @@ def test_create_school_prints_its_id_last(app: Flask, runner: FlaskCliRunner) ->
         assert school.name == "Школа-гимназия № 5"
 
 
-@pytest.mark.parametrize("role", [r.value for r in Role])
+@pytest.mark.parametrize("role", [r.value for r in SCHOOL_ROLES])
 def test_create_user_can_log_in(app: Flask, runner: FlaskCliRunner, client: FlaskClient, role: str) -> None:
     """A user made with --password-stdin logs in over the API with that password, in that school and role."""
     school_id = _create_school(runner)
@@ -155,8 +155,8 @@ def test_seed_demo_on_empty_database(app: Flask, runner: FlaskCliRunner, client:
     result = invoke(runner, "seed-demo")
     assert result.exit_code == 0, result.output
     credentials = CREDENTIALS.findall(result.output)
-    assert sorted(role for role, _, _ in credentials) == sorted(r.value for r in Role)
-    assert _counts(app) == (1, len(Role))
+    assert sorted(role for role, _, _ in credentials) == sorted(r.value for r in SCHOOL_ROLES)
+    assert _counts(app) == (1, len(SCHOOL_ROLES))
     schools = set()
     for role, username, password in credentials:
         response = _login(client, username, password)
@@ -165,7 +165,7 @@ def test_seed_demo_on_empty_database(app: Flask, runner: FlaskCliRunner, client:
         schools.add(response.get_json()["user"]["school_id"])
     assert len(schools) == 1
     # The passwords are random per run, not a shared default.
-    assert len({password for _, _, password in credentials}) == len(Role)
+    assert len({password for _, _, password in credentials}) == len(SCHOOL_ROLES)
 
 
 def test_seed_demo_twice_adds_nothing(app: Flask, runner: FlaskCliRunner) -> None:
@@ -223,3 +223,55 @@ def test_school_settings_are_shown_and_changed_all_or_nothing(app: Flask, runner
     with app.app_context():
         stored = db.session.get(School, school.id)
         assert stored is not None and stored.settings == {"quorum": 2, "days_off": ["2026-03-23"]}
+
+
+def test_a_district_is_created_schools_linked_and_its_viewer_logs_in(
+    app: Flask, runner: FlaskCliRunner, client
+) -> None:
+    school_id = _create_school(runner)
+    result = invoke(runner, "create-district", "--name", "Тоң району")
+    assert result.exit_code == 0, result.output
+    district_id = result.output.strip().splitlines()[-1]
+    assert invoke(runner, "link-school", "--district", district_id, "--school", school_id).exit_code == 0
+    viewer = runner.invoke(
+        args=[
+            "create-user",
+            "--district",
+            district_id,
+            "--role",
+            "district",
+            "--username",
+            "rayon",
+            "--full-name",
+            "Райондун адиси",
+            "--password-stdin",
+        ],
+        input="a district password\n",
+    )
+    assert viewer.exit_code == 0, viewer.output
+    response = client.post(
+        "/api/v1/auth/token", json={"username": "rayon", "password": "a district password", "device_name": "office"}
+    )
+    assert response.status_code == 201 and response.get_json()["user"] == {
+        "id": viewer.output.strip().splitlines()[-1],
+        "role": "district",
+        "school_id": None,
+        "full_name": "Райондун адиси",
+    }
+    token = response.get_json()["token"]
+    figures = client.get("/api/v1/district/figures", headers={"Authorization": f"Bearer {token}"}).get_json()["figures"]
+    assert [school["name"] for school in figures["schools"]] == ["School No. 7"]
+    # Roles and owners that do not fit are refused before anything is written.
+    for args in (
+        ["--school", school_id, "--role", "district"],
+        ["--district", district_id, "--role", "admin"],
+        ["--district", district_id, "--school", school_id, "--role", "district"],
+    ):
+        assert (
+            runner.invoke(
+                args=["create-user", *args, "--username", "x", "--full-name", "X", "--password-stdin"],
+                input="a long password\n",
+            ).exit_code
+            == 2
+        ), args
+    assert invoke(runner, "link-school", "--district", str(uuid.uuid4()), "--school", school_id).exit_code == 2

@@ -41,6 +41,7 @@ TABLES = {
     "openings",
     "meetings",
     "reads",
+    "districts",
 }
 
 

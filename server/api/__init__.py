@@ -28,7 +28,17 @@ class IshenimApi(Api):  # type: ignore[misc]  # flask-smorest ships no type info
 
 
 def current_actor() -> accounts.Actor:
-    actor: accounts.Actor = g.actor
+    """The school's user calling; a district's viewer may call only the district's endpoints (403)."""
+    actor = g.actor
+    if not isinstance(actor, accounts.Actor):
+        raise Forbidden("A district's viewer reads only the district's figures.", code="role_not_allowed")
+    return actor
+
+
+def current_district_actor() -> accounts.DistrictActor:
+    actor = g.actor
+    if not isinstance(actor, accounts.DistrictActor):
+        raise Forbidden(f"Role {actor.role.value} may not do this.", code="role_not_allowed")
     return actor
 
 
@@ -51,7 +61,7 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from server.api import admin, audit, auth, me, reports, sync
+    from server.api import admin, audit, auth, district, me, reports, sync
 
     api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -61,6 +71,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(reports.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(admin.blp)
+    api.register_blueprint(district.blp)
     app.before_request(_authenticate)
 
 

@@ -25,5 +25,10 @@ def issue_token(body: dict[str, Any]) -> dict[str, Any]:
         "token": issued.token,
         "device_id": issued.device.uuid,
         "expires_at": issued.device.expires_at,
-        "user": {"id": user.uuid, "role": user.role, "school_id": user.school.uuid, "full_name": user.full_name},
+        "user": {
+            "id": user.uuid,
+            "role": user.role,
+            "school_id": user.school.uuid if user.school else None,  # None: a district's viewer
+            "full_name": user.full_name,
+        },
     }

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from server.db import begin_write, db
 from server.errors import ApiError, Unauthorized
-from server.models import Device, School, User, utcnow
+from server.models import Device, District, School, User, utcnow
 from sync.events import Role
 
 MIN_PASSWORD_LENGTH = 8
@@ -32,6 +32,19 @@ class Actor:
     user: User
     device: Device
     school: School
+
+    @property
+    def role(self) -> Role:
+        return Role(self.user.role)
+
+
+@dataclass(frozen=True)
+class DistrictActor:
+    """A district's viewer calling: the user, their device, and the district whose figures they read."""
+
+    user: User
+    device: Device
+    district: District
 
     @property
     def role(self) -> Role:
@@ -78,6 +91,8 @@ def create_school(name: str) -> School:
 
 
 def create_user(school: School, role: Role, username: str, full_name: str, password: str) -> User:
+    if role is Role.DISTRICT:
+        raise ApiError("A district's viewer belongs to a district, not to a school.", code="role_not_allowed")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ApiError("This username is taken.", code="username_taken")
     user = User(
@@ -139,7 +154,7 @@ def issue_token(username: str, password: str, device_name: str, device_id: uuid.
     return IssuedToken(token=token, device=device)
 
 
-def authenticate(token: str) -> Actor:
+def authenticate(token: str) -> Actor | DistrictActor:
     """The actor behind a bearer token, or 401 when it is unknown, expired, revoked or its user disabled."""
     device = db.session.scalar(select(Device).where(Device.token_hash == token_digest(token)))
     if device is None:
@@ -150,4 +165,31 @@ def authenticate(token: str) -> Actor:
         raise Unauthorized("The session expired; log in again.", code="token_expired")
     if device.user.disabled_at is not None:
         raise Unauthorized("This account is disabled.", code="account_disabled")
+    if device.user.district is not None:
+        return DistrictActor(user=device.user, device=device, district=device.user.district)
+    assert device.school is not None  # a school's user's device belongs to the school (users.belongs)
     return Actor(user=device.user, device=device, school=device.school)
+
+
+def create_district(name: str) -> District:
+    district = District(name=name)
+    db.session.add(district)
+    db.session.flush()
+    return district
+
+
+def create_district_user(district: District, username: str, full_name: str, password: str) -> User:
+    """A district's viewer: belongs to the district, not to a school."""
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ApiError("This username is taken.", code="username_taken")
+    user = User(
+        school_id=None,
+        district_id=district.id,
+        role=Role.DISTRICT.value,
+        username=username,
+        full_name=full_name,
+        password_hash=hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user

@@ -280,3 +280,27 @@ def monthly_report(school: School, month: dt.date, today: dt.date | None = None)
         "openings": len(openings),
         "meetings": len(meetings),
     }
+
+
+def district_figures(district_id: int, start: dt.date, end: dt.date) -> dict[str, Any]:
+    """Each linked school's figures for letters received in [start, end], and their total: counts only, each
+    school on its own calendar, small counts hidden as in the monthly report; no name of a writer, no
+    serial number, no word of a letter."""
+    per_school = []
+    total: dict[str, Any] = {}
+    for school in db.session.scalars(select(School).where(School.district_id == district_id).order_by(School.name)):
+        calendar, due_in, _ = _setting_calendar(school, journal.school_today(school), start)
+        figures = counts(_letters(school, start, end), calendar, due_in)
+        for key in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
+            figures.pop(key)
+        total = _add(total, figures)
+        per_school.append({"id": school.uuid, "name": school.name, **_hide_small(figures)})
+    return {"from": start, "to": end, "schools": per_school, "total": _hide_small(total)}
+
+
+def _add(total: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """Counts summed key by key, nested dicts too."""
+    return {
+        key: _add(total.get(key, {}), value) if isinstance(value, dict) else total.get(key, 0) + value
+        for key, value in figures.items()
+    }
