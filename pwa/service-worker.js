@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.2';
+const VERSION = '2026-11-22.3';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -35,6 +35,7 @@ const SHELL = [
   '/js/ui/amend.js',
   '/js/ui/attention.js',
   '/js/ui/casework.js',
+  '/js/ui/dashboard.js',
   '/js/ui/dialogs.js',
   '/js/ui/drafts.js',
   '/js/ui/errors.js',
@@ -52,6 +53,7 @@ const SHELL = [
   '/js/ui/passphrase.js',
   '/js/ui/print.js',
   '/js/ui/relogin.js',
+  '/js/ui/report.js',
   '/js/ui/resend.js',
   '/js/ui/settings.js',
   '/js/ui/shell.js',

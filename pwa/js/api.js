@@ -103,8 +103,30 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
       const query = new URLSearchParams({ cursor: String(cursor), limit: String(limit) });
       return call('GET', `/sync/pull?${query}`, { token });
     },
+
+    /**
+     * The director's dashboard (director, admin, commission; 403 otherwise): counted by the server from
+     * metadata, never kept on the tablet.
+     * @param {string} token
+     * @returns {Promise<{today: string, month: object, school_year: object, overdue: object, last_opening: object|null,
+     *   last_meeting: object|null, alerts: string[], acts_awaiting: object[], trend: object[]}>}
+     */
+    dashboard(token) {
+      return call('GET', '/dashboard', { token });
+    },
+
+    /**
+     * The monthly information on the box's work; counts of one or two come as the string "<3".
+     * @param {string} token
+     * @param {string} month YYYY-MM
+     * @returns {Promise<{month: string, figures: object}>}
+     */
+    monthlyReport(token, month) {
+      const query = new URLSearchParams({ month });
+      return call('GET', `/reports/monthly?${query}`, { token });
+    },
   };
 }
 
 // The app's client, same origin.
-export const { login, me, push, pull } = createApi({ fetch: (...args) => globalThis.fetch(...args) });
+export const { login, me, push, pull, dashboard, monthlyReport } = createApi({ fetch: (...args) => globalThis.fetch(...args) });

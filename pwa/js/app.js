@@ -26,6 +26,8 @@ import * as settingsScreen from './ui/settings.js';
 import * as openings from './ui/openings.js';
 import * as meetings from './ui/meetings.js';
 import * as printScreen from './ui/print.js';
+import * as dashboardScreen from './ui/dashboard.js';
+import * as reportScreen from './ui/report.js';
 
 /** The idle lock when the school's settings are not known yet (the default). */
 const DEFAULT_IDLE_LOCK_MINUTES = 10;
@@ -54,6 +56,8 @@ const ROUTES = [
   { name: 'meetings', pattern: /^#\/meetings$/, screen: meetings.list, access: 'app' },
   { name: 'meeting-new', pattern: /^#\/meetings\/new$/, screen: meetings.create, access: 'app' },
   { name: 'meeting', pattern: /^#\/meeting\/([0-9a-fA-F-]{36})$/, screen: meetings.page, access: 'app' },
+  { name: 'dashboard', pattern: /^#\/dashboard$/, screen: dashboardScreen, access: 'app' },
+  { name: 'report', pattern: /^#\/report(?:\/(?<month>[0-9]{4}-[0-9]{2}))?$/, screen: reportScreen, access: 'app' },
   {
     name: 'print',
     pattern: /^#\/print\/(?<doc>act|minutes|notice|slips|journal)(?:\/(?<id>[0-9a-fA-F-]{36}))?(?:\/(?<n>[0-9]{1,3}))?$/,

@@ -44,6 +44,24 @@ test('me, push and pull carry the bearer token', async () => {
   assert.equal(requests[0].body, undefined);
 });
 
+test('the dashboard and the monthly report are read with the bearer token', async () => {
+  const { fetch, requests } = fakeFetch(() => json(200, { month: '2025-03', figures: { received: '<3' } }));
+  const api = createApi({ fetch });
+  await api.dashboard('tok');
+  assert.equal((await api.monthlyReport('tok', '2025-03')).figures.received, '<3');
+  assert.deepEqual(requests.map((r) => [r.method, r.url]), [
+    ['GET', '/api/v1/dashboard'], ['GET', '/api/v1/reports/monthly?month=2025-03'],
+  ]);
+  assert.ok(requests.every((r) => r.headers.Authorization === 'Bearer tok' && r.body === undefined));
+});
+
+test('a role without the dashboard gets an HttpError forbidden', async () => {
+  const api = createApi({ fetch: fakeFetch(() => json(403, { error: 'forbidden', message: 'no' })).fetch });
+  const error = await api.dashboard('tok').catch((e) => e);
+  assert.ok(error instanceof HttpError);
+  assert.deepEqual([error.status, error.code], [403, 'forbidden']);
+});
+
 test('an answer >= 400 is an HttpError with the stable code; its message never carries the body', async () => {
   const body = { error: 'seq_gap', message: 'expected seq 6 (CANARY)', fields: {}, last_seq: 5 };
   const api = createApi({ fetch: fakeFetch(() => json(409, body)).fetch });

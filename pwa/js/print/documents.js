@@ -342,3 +342,97 @@ export function renderJournal(journal, school) {
           ? h('tr', null, h('td', { class: 'print-empty', colspan: span }, t('journal.empty')))
           : rows.map(journalRow)))));
 }
+
+// ---- The monthly information ------------------------------------------------------------------------------
+
+/** The server's word for a count of one or two (server/services/figures.py hides them). */
+const FEWER_THAN_3 = '<3';
+
+/**
+ * A count of the monthly report as printed: the number, or "fewer than 3" for a hidden small count.
+ * @param {number|string|null|undefined} value
+ * @returns {string}
+ */
+export function reportCount(value) {
+  if (value === FEWER_THAN_3) return t('print.report_fewer_than_3');
+  if (typeof value === 'number') return formatNumber(value);
+  return present(value) ? String(value) : DASH;
+}
+
+/** A share (0..1) as a percentage; the server leaves it out (null) where it would reveal a small count. */
+function reportShare(share, whole) {
+  if (typeof share === 'number') return formatNumber(share, { style: 'percent', maximumFractionDigits: 0 });
+  return whole === 0 || !present(whole) ? DASH : t('print.report_not_shown');
+}
+
+function figuresTable(caption, rows) {
+  return h('table', { class: ['print-table', 'print-figures'] },
+    h('thead', null, h('tr', null,
+      h('th', { class: 'col-item', scope: 'col' }, caption),
+      h('th', { class: 'col-count', scope: 'col' }, t('print.report_col_count')))),
+    h('tbody', null, rows.map(([label, value]) => h('tr', null,
+      h('th', { class: 'col-item', scope: 'row' }, label),
+      h('td', { class: 'col-count' }, value)))));
+}
+
+/** Rows of a vocabulary's counts, in the server's order: `{bullying: 3, …}` → [[«Буллинг», "3"], …]. */
+function vocabularyRows(group, counts) {
+  return Object.entries(counts ?? {}).map(([code, count]) => [term(group, code), reportCount(count)]);
+}
+
+/**
+ * The monthly information on the work of the Trust Box (regulation 003 §2.6, due by the 5th of the next
+ * month): the letters received that month counted by category, by who wrote and by outcome, the measures
+ * taken, and the openings and meetings held. Everything in it is an aggregate from the server; counts of one
+ * or two arrive as "<3" and are printed as "fewer than 3". No name and no word of a letter can reach it.
+ * @param {{month: string, figures: {from: string, to: string, complete: boolean, received: number|string,
+ *   by_category: Object<string, number|string>, by_applicant_role: Object<string, number|string>,
+ *   anonymous: number|string, anonymous_share: number|null, not_accepted: number|string, referred: number|string,
+ *   answered: number|string, answered_on_time: number|string, answered_on_time_share: number|null,
+ *   average_days_to_answer: number|null, closed: number|string, measures: Object<string, number|string>,
+ *   openings: number, meetings: number}}} report
+ * @param {{name: string}} school
+ * @returns {HTMLElement}
+ */
+export function renderMonthlyReport(report, school) {
+  const f = report.figures ?? {};
+  const [year, month] = String(report.month).split('-').map(Number);
+  const title = t('print.report_title', { year, month: t(`report.month_${month}`) });
+  const days = typeof f.average_days_to_answer === 'number'
+    ? formatNumber(f.average_days_to_answer, { maximumFractionDigits: 1 })
+    : reportShare(null, f.answered);
+  return article('report', title,
+    sheet(null,
+      schoolLine(school),
+      h('h1', { class: 'print-title' }, title),
+      facts([[t('print.report_period'), `${numericDate(f.from)} – ${numericDate(f.to)}`]]),
+      f.complete === false && h('p', { class: 'print-note print-report-incomplete' }, t('print.report_incomplete')),
+      h('h2', { class: 'print-heading' }, t('print.report_letters')),
+      facts([
+        [t('print.report_received'), reportCount(f.received)],
+        [t('print.report_anonymous'), reportCount(f.anonymous)],
+        [t('print.report_anonymous_share'), reportShare(f.anonymous_share, f.received)],
+      ]),
+      h('div', { class: 'print-report-columns' },
+        h('div', null, figuresTable(t('print.report_by_category'), vocabularyRows('category', f.by_category))),
+        h('div', null,
+          figuresTable(t('print.report_by_role'), vocabularyRows('role', f.by_applicant_role)),
+          figuresTable(t('print.report_measures'), vocabularyRows('measure', f.measures)))),
+      h('div', { class: 'print-report-columns print-report-outcomes' },
+        h('div', null, figuresTable(t('print.report_outcomes'), [
+          [t('print.report_not_accepted'), reportCount(f.not_accepted)],
+          [t('print.report_referred'), reportCount(f.referred)],
+          [t('print.report_answered'), reportCount(f.answered)],
+          [t('print.report_on_time'), reportCount(f.answered_on_time)],
+          [t('print.report_on_time_share'), reportShare(f.answered_on_time_share, f.answered)],
+          [t('print.report_average_days'), days],
+          [t('print.report_closed'), reportCount(f.closed)],
+        ])),
+        h('div', null, figuresTable(t('print.report_box'), [
+          [t('print.report_openings'), reportCount(f.openings)],
+          [t('print.report_meetings'), reportCount(f.meetings)],
+        ]))),
+      h('p', { class: 'print-note print-report-note' }, t('print.report_small_note')),
+      signatureLine(t('print.report_prepared_by'), [t('print.signature'), t('print.name_caption')]),
+      h('p', { class: 'print-date-blank' }, t('print.date_blank'))));
+}

@@ -10,6 +10,8 @@ const NAV = [
   { hash: '#/new', key: 'nav.new_letter', match: ['new'], roles: ['pedagogue'] },
   { hash: '#/openings', key: 'nav.openings', match: ['openings', 'opening', 'opening-new'] },
   { hash: '#/meetings', key: 'nav.meetings', match: ['meetings', 'meeting', 'meeting-new'] },
+  { hash: '#/dashboard', key: 'dashboard.nav', match: ['dashboard'], roles: ['director', 'admin', 'commission'] },
+  { hash: '#/report', key: 'report.nav', match: ['report'], roles: ['director', 'admin', 'commission', 'pedagogue'] },
   { hash: '#/attention', key: 'nav.attention', match: ['attention', 'resend'] },
   { hash: '#/settings', key: 'nav.settings', match: ['settings'] },
 ];
