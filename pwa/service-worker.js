@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.3';
+const VERSION = '2026-11-22.4';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -53,6 +53,7 @@ const SHELL = [
   '/js/ui/passphrase.js',
   '/js/ui/print.js',
   '/js/ui/relogin.js',
+  '/js/ui/reminders.js',
   '/js/ui/report.js',
   '/js/ui/resend.js',
   '/js/ui/settings.js',

@@ -242,6 +242,27 @@ class Meeting(Base):
     recorded_by: Mapped[User] = relationship()
 
 
+class Presentation(Base):
+    """The monthly information on the box presented for a month (regulation 003 §2.6: by the 5th)."""
+
+    __tablename__ = "presentations"
+    __table_args__ = (
+        UniqueConstraint("school_id", "month"),
+        Index("ix_presentations_school_change", "school_id", "change_no"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    month: Mapped[str] = mapped_column(String(7))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer)
+    change_no: Mapped[int] = mapped_column(BigInteger)
+
+    recorded_by: Mapped[User] = relationship()
+
+
 class Event(Base):
     """One entry of a school's append-only journal, a link of its hash chain. Never updated or deleted."""
 

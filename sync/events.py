@@ -24,10 +24,11 @@ class EventType(StrEnum):
     OPENING_RECORDED = "opening.recorded"
     OPENING_ACKNOWLEDGED = "opening.acknowledged"
     MEETING_RECORDED = "meeting.recorded"
+    REPORT_PRESENTED = "report.presented"
 
     @property
     def entity(self) -> str:
-        """What the event is about: ``appeal``, ``opening`` or ``meeting`` (the part before the dot)."""
+        """What the event is about: ``appeal``, ``opening``, ``meeting`` or ``report`` (before the dot)."""
         return self.value.split(".", 1)[0]
 
 
@@ -62,6 +63,8 @@ ROLES_ALLOWED: dict[EventType, frozenset[Role]] = {
     EventType.OPENING_RECORDED: frozenset({Role.PEDAGOGUE}),
     EventType.OPENING_ACKNOWLEDGED: frozenset({Role.DIRECTOR}),
     EventType.MEETING_RECORDED: _CASE_WORK,
+    # Regulation 003 §2.6: the social pedagogue prepares and presents the monthly information.
+    EventType.REPORT_PRESENTED: frozenset({Role.PEDAGOGUE}),
 }
 
 # Roles whose pull carries letter contents. The director is added per school by a setting (off by default).

@@ -409,6 +409,15 @@ def record_meeting(
     return {"version": 1, "meeting": data}
 
 
+def record_report(state: dict[str, Any] | None, data: dict[str, Any], today: dt.date | None) -> dict[str, Any]:
+    """The monthly information presented: once per month, and not for a month still to come."""
+    if state is not None:
+        raise Refusal("record_exists", "A record with this id exists already.")
+    if today is not None and data["month"] > today.strftime("%Y-%m"):
+        raise Refusal("date_in_future", "This cannot be dated after today.")
+    return {"version": 1, "report": data}
+
+
 # ---- Deadlines -------------------------------------------------------------------------------------------
 
 
@@ -452,7 +461,7 @@ def evolve(
     ``today`` is the school's local date, or None when replaying events that were accepted already (then
     checks against today and the school's other records are skipped). ``context`` holds what a rule needs
     from outside the record: ``quorum`` (the school's setting), ``meetings`` and ``openings`` (the recorded
-    ones by id: a meeting's data, an opening's data).
+    ones by id: a meeting's data, an opening's data), ``presented`` (the months presented already).
     """
     context = context or {}
     try:
@@ -469,6 +478,10 @@ def evolve(
         return acknowledge_opening(state)
     if event_type is EventType.MEETING_RECORDED:
         return record_meeting(state, data, today, context.get("quorum"))
+    if event_type is EventType.REPORT_PRESENTED:
+        if context.get("presented") and data["month"] in context["presented"]:
+            raise Refusal("presented_already", "This month's information is marked presented already.")
+        return record_report(state, data, today)
     assert base_version is not None  # the wire schema requires it for every event that changes an appeal
     if event_type is EventType.APPEAL_AMENDED:
         return amend(state, base_version, data, today, openings)

@@ -318,6 +318,12 @@ class MeetingRecordedDataSchema(Schema):
     )
 
 
+class ReportPresentedDataSchema(Schema):
+    """``report.presented``: the monthly information for ``month`` was presented (regulation 003 §2.6)."""
+
+    month = SafeString(required=True, validate=validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])\Z", error="YYYY-MM."))
+
+
 DATA_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.APPEAL_REGISTERED: RegisteredDataSchema,
     EventType.APPEAL_AMENDED: AmendedDataSchema,
@@ -333,6 +339,7 @@ DATA_SCHEMAS: dict[EventType, type[Schema]] = {
     EventType.OPENING_RECORDED: OpeningRecordedDataSchema,
     EventType.OPENING_ACKNOWLEDGED: OpeningAcknowledgedDataSchema,
     EventType.MEETING_RECORDED: MeetingRecordedDataSchema,
+    EventType.REPORT_PRESENTED: ReportPresentedDataSchema,
 }
 
 # Events that change an existing appeal and so must name the version they were made against.
@@ -522,6 +529,16 @@ class OpeningChangeSchema(Schema):
     acknowledged_by = fields.String(allow_none=True, required=True)
 
 
+class ReportChangeSchema(Schema):
+    entity = fields.Constant("report", required=True)
+    change_no = fields.Integer(required=True)
+    id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    month = fields.String(required=True)
+    recorded_at = fields.DateTime(required=True)
+    recorded_by = fields.String(required=True)
+
+
 class MeetingChangeSchema(Schema):
     entity = fields.Constant("meeting", required=True)
     change_no = fields.Integer(required=True)
@@ -537,6 +554,7 @@ CHANGE_SCHEMAS: dict[str, type[Schema]] = {
     "appeal": AppealChangeSchema,
     "opening": OpeningChangeSchema,
     "meeting": MeetingChangeSchema,
+    "report": ReportChangeSchema,
 }
 
 

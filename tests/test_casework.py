@@ -305,3 +305,20 @@ def test_a_letter_names_an_opening_of_this_school_and_comes_out_no_earlier(facto
     appeal_id = desk.register(registration(received_on=day(1), opening_id=opening["id"]))
     moved = desk.send("appeal.amended", appeal_id, {"changes": {"received_on": day(0)}, "reason": "Ката."})
     assert moved["error"] == "received_before_opening"
+
+
+def test_the_monthly_information_is_marked_presented_once_a_month(app, factory, school, desk):
+    first = desk.send("report.presented", None, {"month": "2025-03"})
+    assert first["status"] == "applied" and first["version"] == 1
+    assert desk.send("report.presented", None, {"month": "2025-03"})["error"] == "presented_already"
+    future = (dt.date.today().replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
+    assert desk.send("report.presented", None, {"month": future})["error"] == "date_in_future"
+    with pytest.raises(SyncError) as refused:
+        Desk(factory.device(Role.DIRECTOR, school)).send("report.presented", None, {"month": "2025-04"})
+    assert refused.value.code == "role_not_allowed"
+    reports = by_entity(desk.device.pull_all()[0])["report"]
+    assert [(r["month"], r["recorded_by"].startswith("Test pedagogue")) for r in reports.values()] == [
+        ("2025-03", True)
+    ]
+    with app.app_context():
+        assert verify.first_break() is None

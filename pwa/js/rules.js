@@ -25,11 +25,12 @@ export const EVENT_TYPES = Object.freeze({
   OPENING_RECORDED: 'opening.recorded',
   OPENING_ACKNOWLEDGED: 'opening.acknowledged',
   MEETING_RECORDED: 'meeting.recorded',
+  REPORT_PRESENTED: 'report.presented',
 });
 const EVENT_TYPE_VALUES = Object.freeze(Object.values(EVENT_TYPES));
 
 /**
- * What an event is about: `appeal`, `opening` or `meeting` (the part before the dot).
+ * What an event is about: `appeal`, `opening`, `meeting` or `report` (the part before the dot).
  * @param {string} eventType
  */
 export function entityOf(eventType) {
@@ -39,7 +40,9 @@ export function entityOf(eventType) {
 /** Events that change an existing appeal and so name the version they were made against. */
 export const VERSIONED = Object.freeze(EVENT_TYPE_VALUES.filter((t) => entityOf(t) === 'appeal' && t !== EVENT_TYPES.REGISTERED));
 
-export const ROLES = Object.freeze({ PEDAGOGUE: 'pedagogue', COMMISSION: 'commission', DIRECTOR: 'director', ADMIN: 'admin' });
+export const ROLES = Object.freeze({
+  PEDAGOGUE: 'pedagogue', COMMISSION: 'commission', DIRECTOR: 'director', ADMIN: 'admin', DISTRICT: 'district',
+});
 const CASE_WORK = Object.freeze([ROLES.PEDAGOGUE, ROLES.COMMISSION]);
 const PEDAGOGUE_ONLY = Object.freeze([ROLES.PEDAGOGUE]);
 /** Who may record each event (sync/events.py `ROLES_ALLOWED`); the server refuses others `role_not_allowed`. */
@@ -58,6 +61,7 @@ export const ROLES_ALLOWED = Object.freeze({
   [EVENT_TYPES.OPENING_RECORDED]: PEDAGOGUE_ONLY,
   [EVENT_TYPES.OPENING_ACKNOWLEDGED]: Object.freeze([ROLES.DIRECTOR]),
   [EVENT_TYPES.MEETING_RECORDED]: CASE_WORK,
+  [EVENT_TYPES.REPORT_PRESENTED]: PEDAGOGUE_ONLY,
 });
 
 /**
@@ -583,6 +587,18 @@ export function recordMeeting(state, data, today, quorum = null) {
   return { version: 1, meeting: data };
 }
 
+/**
+ * The monthly information presented: once per month, and not for a month still to come.
+ * @param {object|null} state
+ * @param {{month: string}} data
+ * @param {string|null} today
+ */
+export function recordReport(state, data, today) {
+  if (!isAbsent(state)) throw new Refusal('record_exists', 'A record with this id exists already.');
+  if (!isAbsent(today) && data.month > today.slice(0, 7)) throw new Refusal('date_in_future', 'This cannot be dated after today.');
+  return { version: 1, report: data };
+}
+
 function refuseRepeatedMembers(members) {
   const names = members.map((member) => personKey(member.name));
   if (new Set(names).size !== names.length) throw new Refusal('member_listed_twice', 'A member is listed twice.');
@@ -674,6 +690,12 @@ export function evolve(state, eventType, baseVersion, data, today, context = {})
   if (eventType === EVENT_TYPES.OPENING_RECORDED) return recordOpening(state, data, today);
   if (eventType === EVENT_TYPES.OPENING_ACKNOWLEDGED) return acknowledgeOpening(state);
   if (eventType === EVENT_TYPES.MEETING_RECORDED) return recordMeeting(state, data, today, quorum);
+  if (eventType === EVENT_TYPES.REPORT_PRESENTED) {
+    if ((context?.presented ?? []).includes(data.month)) {
+      throw new Refusal('presented_already', 'This month\'s information is marked presented already.');
+    }
+    return recordReport(state, data, today);
+  }
   // The wire schema requires it for every event that changes an appeal.
   if (typeof baseVersion !== 'number') throw new TypeError(`${eventType} needs its base_version`);
   if (eventType === EVENT_TYPES.AMENDED) return amend(state, baseVersion, data, today, openings);
@@ -961,6 +983,10 @@ const OPENING_RECORDED_DATA = {
 };
 
 const OPENING_ACKNOWLEDGED_DATA = { fields: { opening_id: { kind: 'uuid', required: true } } };
+const MONTH_PATTERN = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+const REPORT_PRESENTED_DATA = {
+  fields: { month: { kind: 'string', required: true, validate: [(v) => (MONTH_PATTERN.test(v) ? null : 'invalid')] } },
+};
 
 const MEETING_RECORDED_DATA = {
   fields: { held_on: requiredDate, members_present: memberList(PRESENT_MEMBER) },
@@ -981,6 +1007,7 @@ const DATA_SCHEMAS = Object.freeze({
   [EVENT_TYPES.OPENING_RECORDED]: OPENING_RECORDED_DATA,
   [EVENT_TYPES.OPENING_ACKNOWLEDGED]: OPENING_ACKNOWLEDGED_DATA,
   [EVENT_TYPES.MEETING_RECORDED]: MEETING_RECORDED_DATA,
+  [EVENT_TYPES.REPORT_PRESENTED]: REPORT_PRESENTED_DATA,
 });
 
 const MUTATION = {

@@ -83,6 +83,8 @@ export function computeRecordView({ id, server, rows }) {
         acknowledged_at: null, acknowledged_by: null };
     } else if (!view && mutation.type === EVENT_TYPES.MEETING_RECORDED) {
       view = { entity: 'meeting', id, version: 1, ...mutation.data, recorded_at: at, recorded_by: by };
+    } else if (!view && mutation.type === EVENT_TYPES.REPORT_PRESENTED) {
+      view = { entity: 'report', id, version: 1, ...mutation.data, recorded_at: at, recorded_by: by };
     } else if (view && mutation.type === EVENT_TYPES.OPENING_ACKNOWLEDGED && !view.acknowledged_at) {
       view = { ...view, acknowledged_at: at, acknowledged_by: by };
     }
@@ -488,6 +490,13 @@ export function createStore({
      */
     recordMeeting: (data) => recordNew(EVENT_TYPES.MEETING_RECORDED, data),
 
+    /**
+     * Mark the monthly information for `month` presented (regulation 003 §2.6), once per month.
+     * @param {string} month YYYY-MM
+     * @returns {Promise<object>} the presentation's view
+     */
+    presentReport: (month) => recordNew(EVENT_TYPES.REPORT_PRESENTED, { month }),
+
     /** The director acknowledges an act. @returns {Promise<object>} the opening's view */
     acknowledgeOpening: (openingId) => exclusive(async () => {
       const k = key();
@@ -506,7 +515,7 @@ export function createStore({
       const k = key();
       const raws = await read(await db(), ['records'], (s) => s.records.getAll());
       const views = (await openAll(k, 'records', raws)).map((record) => record.view).filter((view) => view?.entity === entity);
-      const when = (view) => view.opened_at ?? view.held_on ?? '';
+      const when = (view) => view.opened_at ?? view.held_on ?? view.month ?? '';
       return views.sort((a, b) => when(b).localeCompare(when(a)));
     },
 
@@ -638,7 +647,7 @@ export function createStore({
     applyPull: (changes, cursor, { calendar = null, chain: head = null } = {}) => exclusive(async () => {
       const k = key();
       const appealChanges = changes.filter((change) => (change.entity ?? 'appeal') === 'appeal');
-      const recordChanges = changes.filter((change) => change.entity === 'opening' || change.entity === 'meeting');
+      const recordChanges = changes.filter((change) => ['opening', 'meeting', 'report'].includes(change.entity));
       const parts = await loadParts(k, changes.map((change) => change.id));
       const done = [];
       const sealed = [];
@@ -703,19 +712,24 @@ export function createStore({
       const loaded = validateEventData(type, data);
       if (loaded.errors) throw new ValidationFailed(loaded.errors);
       const session = await readSession(k);
-      evolve(null, type, null, loaded.value, today(), { quorum: session?.school?.quorum ?? null });
+      const presented = Object.values(await recordsOf(k, 'report')).map((view) => view.month);
+      evolve(null, type, null, loaded.value, today(), { quorum: session?.school?.quorum ?? null, presented });
       const mutation = { id: randomUUID(), type, appeal_id: null, base_version: null, data: loaded.value };
       const parts = await loadParts(k, [mutation.id]);
       return enqueue(k, mutation, { parts, server: null });
     });
   }
 
-  /** The openings and meetings known on this device, as the rules look them up: data by id. */
-  async function recordsById(k) {
+  /** The records of one kind known on this device (openings, meetings, reports), views by id. */
+  async function recordsOf(k, entity) {
     const raws = await read(await db(), ['records'], (s) => s.records.getAll());
     const views = (await openAll(k, 'records', raws)).map((record) => record.view).filter(Boolean);
-    const of = (entity) => Object.fromEntries(views.filter((view) => view.entity === entity).map((view) => [view.id, view]));
-    return { openings: of('opening'), meetings: of('meeting') };
+    return Object.fromEntries(views.filter((view) => view.entity === entity).map((view) => [view.id, view]));
+  }
+
+  /** The openings and meetings known on this device, as the rules look them up: data by id. */
+  async function recordsById(k) {
+    return { openings: await recordsOf(k, 'opening'), meetings: await recordsOf(k, 'meeting') };
   }
 
   function askPersistenceOnce() {
@@ -733,7 +747,7 @@ export function createStore({
 // The app's store, over the page's database and the vault's key.
 export const {
   getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, recordCaseWork,
-  recordOpening, recordMeeting, acknowledgeOpening, listRecords, getRecord, pendingCount, pendingMutations,
+  recordOpening, recordMeeting, acknowledgeOpening, presentReport, listRecords, getRecord, pendingCount, pendingMutations,
   applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor, resetCursor,
   renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence,
 } = createStore();

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.models import Appeal, Event, Meeting, Opening, School
+from server.models import Appeal, Event, Meeting, Opening, Presentation, School
 from server.services import journal, keys
 from sync import rules
 from sync.calendar import WorkCalendar
@@ -80,6 +80,18 @@ def opening_change(opening: Opening, school: School) -> dict[str, Any]:
         "recorded_by": opening.recorded_by.full_name,
         "acknowledged_at": opening.acknowledged_at,
         "acknowledged_by": opening.acknowledged_by.full_name if opening.acknowledged_by else None,
+    }
+
+
+def report_change(presentation: Presentation) -> dict[str, Any]:
+    return {
+        "entity": "report",
+        "change_no": presentation.change_no,
+        "id": presentation.uuid,
+        "version": presentation.version,
+        "month": presentation.month,
+        "recorded_at": presentation.recorded_at,
+        "recorded_by": presentation.recorded_by.full_name,
     }
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, School, SerialCounter, utcnow
+from server.models import Appeal, Event, Meeting, Opening, Presentation, School, SerialCounter, utcnow
 from server.services import keys, schools
 from server.services.accounts import Actor
 from sync import rules
@@ -43,6 +43,7 @@ PUBLIC_FIELDS: dict[EventType, tuple[str, ...]] = {
     EventType.OPENING_RECORDED: ("opened_at", "members", "letters_count", "seal"),
     EventType.OPENING_ACKNOWLEDGED: ("opening_id",),
     EventType.MEETING_RECORDED: ("held_on", "members_present"),
+    EventType.REPORT_PRESENTED: ("month",),
 }
 
 
@@ -244,6 +245,16 @@ def find_meeting(school: School, meeting_id: uuid.UUID) -> Meeting | None:
     return db.session.scalar(select(Meeting).where(Meeting.uuid == meeting_id, Meeting.school_id == school.id))
 
 
+def find_presentation(school: School, presentation_id: uuid.UUID) -> Presentation | None:
+    return db.session.scalar(
+        select(Presentation).where(Presentation.uuid == presentation_id, Presentation.school_id == school.id)
+    )
+
+
+def presentation_state(presentation: Presentation) -> dict[str, Any]:
+    return {"version": presentation.version, "report": {"month": presentation.month}}
+
+
 def opening_state(opening: Opening, school: School, data_key: bytes | None = None) -> dict[str, Any]:
     key = data_key if data_key is not None else keys.open_data_key(opening.data_key, school)
     remarks = crypto.open_json(key, opening.remarks, str(school.uuid), str(opening.uuid), REMARKS_FIELD)
@@ -262,6 +273,12 @@ def _context(school: School, mutation: dict[str, Any]) -> dict[str, Any]:
     """What the rules need from outside the record: the school's quorum, the meeting a decision names."""
     if mutation["type"] is EventType.MEETING_RECORDED:
         return {"quorum": schools.settings_of(school)["quorum"]}
+    if mutation["type"] is EventType.REPORT_PRESENTED:
+        month = mutation["data"]["month"]
+        taken = db.session.scalar(
+            select(Presentation.id).where(Presentation.school_id == school.id, Presentation.month == month)
+        )
+        return {"presented": [month] if taken else []}
     if mutation["type"] is EventType.APPEAL_DECIDED:
         meeting = find_meeting(school, uuid.UUID(mutation["data"]["meeting_id"]))
         return {"meetings": {str(meeting.uuid): meeting.record} if meeting else {}}
@@ -368,12 +385,30 @@ def _record_meeting(actor: Actor, school: School, mutation: dict[str, Any], toda
     return meeting
 
 
-Recorded = Appeal | Opening | Meeting
+def _record_report(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date) -> Presentation:
+    state = rules.evolve(None, mutation["type"], None, mutation["data"], today, _context(school, mutation))
+    now = utcnow()
+    presentation = Presentation(
+        uuid=mutation["id"],
+        school_id=school.id,
+        month=state["report"]["month"],
+        recorded_by_id=actor.user.id,
+        recorded_at=now,
+        version=state["version"],
+        change_no=next_change_no(school),
+    )
+    db.session.add(presentation)
+    _append_event(school, actor, mutation, now, subject=presentation.uuid)
+    return presentation
+
+
+Recorded = Appeal | Opening | Meeting | Presentation
 
 _RECORDERS: dict[str, Callable[[Actor, School, dict[str, Any], dt.date], Recorded]] = {
     "appeal": _record_appeal,
     "opening": _record_opening,
     "meeting": _record_meeting,
+    "report": _record_report,
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from server.db import begin_write, db
 from server.errors import Conflict, Forbidden
-from server.models import Appeal, Device, Event, Meeting, Opening, Receipt, School
+from server.models import Appeal, Device, Event, Meeting, Opening, Presentation, Receipt, School
 from server.services import audit, changes, deadlines, journal, schools
 from server.services.accounts import Actor
 from sync import rules
@@ -41,7 +41,11 @@ def _record_of(event: Event, school: School) -> journal.Recorded | None:
     if event.appeal is not None:
         return event.appeal
     assert event.subject is not None
-    return journal.find_opening(school, event.subject) or journal.find_meeting(school, event.subject)
+    return (
+        journal.find_opening(school, event.subject)
+        or journal.find_meeting(school, event.subject)
+        or journal.find_presentation(school, event.subject)
+    )
 
 
 def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
@@ -141,6 +145,7 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
             *_changed_since(Appeal, school, cursor, limit + 1),
             *_changed_since(Opening, school, cursor, limit + 1),
             *_changed_since(Meeting, school, cursor, limit + 1),
+            *_changed_since(Presentation, school, cursor, limit + 1),
         ],
         key=lambda row: row.change_no,
     )
@@ -169,7 +174,7 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     }
 
 
-_Record = TypeVar("_Record", Appeal, Opening, Meeting)
+_Record = TypeVar("_Record", Appeal, Opening, Meeting, Presentation)
 
 
 def _changed_since(model: type[_Record], school: School, cursor: int, limit: int) -> list[_Record]:
@@ -189,4 +194,6 @@ def _change(
         return changes.appeal_change(row, school, with_contents, history[row.id], calendar, due_in)
     if isinstance(row, Opening):
         return changes.opening_change(row, school)
+    if isinstance(row, Presentation):
+        return changes.report_change(row)
     return changes.meeting_change(row)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, Read, School, SerialCounter
+from server.models import Appeal, Event, Meeting, Opening, Presentation, Read, School, SerialCounter
 from server.services import audit, journal, keys
 from sync import rules
 from sync.chain import GENESIS, chain_hash
@@ -175,6 +175,16 @@ def _subject_events(subject: uuid.UUID) -> list[Event]:
     return list(db.session.scalars(select(Event).where(Event.subject == subject).order_by(Event.position)))
 
 
+def _report_rows(
+    presentation: Presentation, school: School, events: list[Event]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    stored = {
+        "state": journal.presentation_state(presentation),
+        "recorded": (presentation.recorded_at, presentation.recorded_by_id),
+    }
+    return stored, {"state": _replayed(events, school, None), "recorded": _recorded(events, 0)}
+
+
 def _record_breaks(school: School) -> Iterator[Break]:
     """Every opening and meeting must be what its events say, down to who recorded and acknowledged it, and
     every event about one must find its row (a deleted act or meeting is a break too)."""
@@ -191,6 +201,16 @@ def _record_breaks(school: School) -> Iterator[Break]:
         subjects.discard(meeting.uuid)
         events = _subject_events(meeting.uuid)
         if found := _checked(school, f"meeting {meeting.uuid}", partial(_meeting_rows, meeting, school, events)):
+            yield found
+            return
+    for presentation in db.session.scalars(
+        select(Presentation).where(Presentation.school_id == school.id).order_by(Presentation.id)
+    ):
+        subjects.discard(presentation.uuid)
+        events = _subject_events(presentation.uuid)
+        if found := _checked(
+            school, f"report {presentation.uuid}", partial(_report_rows, presentation, school, events)
+        ):
             yield found
             return
     for missing in sorted(str(subject) for subject in subjects):

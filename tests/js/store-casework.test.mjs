@@ -108,3 +108,15 @@ test('pulled openings and meetings replace the local ones; the acknowledgement l
   await store.applyPull([{ ...pulled, change_no: 3, version: 2, acknowledged_at: '2025-03-11T03:00:00+00:00', acknowledged_by: 'Директор' }], 3);
   assert.equal((await store.getRecord(opening.id)).acknowledged_by, 'Директор');
 });
+
+test('the monthly information is marked presented once per month, offline too', async () => {
+  const { store } = await desk();
+  const marked = await store.presentReport('2025-02');
+  assert.equal(marked.entity, 'report');
+  assert.equal(marked.month, '2025-02');
+  await assert.rejects(store.presentReport('2025-02'), (error) => error.code === 'presented_already');
+  await assert.rejects(store.presentReport('2025-04'), (error) => error.code === 'date_in_future');
+  assert.deepEqual((await store.listRecords('report')).map((view) => view.month), ['2025-02']);
+  const [wire] = await store.pendingMutations();
+  assert.deepEqual([wire.type, wire.appeal_id, wire.data], ['report.presented', null, { month: '2025-02' }]);
+});

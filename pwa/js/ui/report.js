@@ -91,8 +91,23 @@ export async function render(app, { month } = {}) {
     });
     return button;
   });
+  const presented = (await app.store.listRecords('report')).find((view) => view.month === chosen);
+  let mark = null;
+  if (presented) {
+    mark = h('p', { class: 'form-message form-message-info report-presented' }, t('report.presented', { by: presented.recorded_by ?? '' }));
+  } else if (app.session?.user?.role === 'pedagogue' && report.figures?.complete !== false) {
+    mark = h('button', { type: 'button', class: 'button button-secondary report-mark' }, t('report.mark_presented'));
+    mark.addEventListener('click', async () => {
+      mark.disabled = true;
+      await app.store.presentReport(chosen);
+      app.afterSave();
+      app.flash(t('report.marked'));
+      app.navigate(location.hash);
+    });
+  }
   return h('section', { class: 'screen screen-wide report' },
     h('h1', null, t('report.title')),
+    mark,
     h('div', { class: 'print-toolbar report-toolbar' },
       monthPicker(app, chosen, today),
       h('div', { class: 'button-row' }, print, ...languages)),
