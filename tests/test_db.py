@@ -42,6 +42,7 @@ TABLES = {
     "meetings",
     "reads",
     "districts",
+    "presentations",
 }
 
 
