@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.4';
+const VERSION = '2026-11-22.6';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -32,8 +32,10 @@ const SHELL = [
   '/js/vault.js',
   '/js/print/codes.js',
   '/js/print/documents.js',
+  '/js/ui/admin.js',
   '/js/ui/amend.js',
   '/js/ui/attention.js',
+  '/js/ui/audit.js',
   '/js/ui/casework.js',
   '/js/ui/dashboard.js',
   '/js/ui/dialogs.js',
@@ -41,6 +43,7 @@ const SHELL = [
   '/js/ui/errors.js',
   '/js/ui/event-form.js',
   '/js/ui/fields.js',
+  '/js/ui/filters.js',
   '/js/ui/format.js',
   '/js/ui/journal.js',
   '/js/ui/letter-form.js',

@@ -33,8 +33,8 @@ export class HttpError extends Error {
  * @param {{fetch?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
  */
 export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-  async function call(method, path, { token = null, body = undefined, expect = 200 } = {}) {
-    const headers = { Accept: 'application/json' };
+  async function call(method, path, { token = null, body = undefined, expect = 200, as = 'json' } = {}) {
+    const headers = { Accept: as === 'blob' ? 'text/csv, application/json' : 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
     const controller = new AbortController();
@@ -54,6 +54,14 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
       throw new NetworkError(controller.signal.aborted ? 'timeout' : 'network');
     } finally {
       clearTimeout(timer);
+    }
+    if (as === 'blob' && response.status === expect) {
+      // A file (the audit's CSV): its bytes as they came, never parsed or logged.
+      try {
+        return await response.blob();
+      } catch {
+        throw new NetworkError('unreadable answer');
+      }
     }
     let payload = null;
     try {
@@ -125,8 +133,99 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
       const query = new URLSearchParams({ month });
       return call('GET', `/reports/monthly?${query}`, { token });
     },
+
+    // ---- The school's administration (admin only; 403 otherwise). Online only, nothing kept. ----------
+
+    /** @returns {Promise<{users: Array<{id: string, username: string, full_name: string, role: string, disabled_at: string|null}>}>} */
+    adminUsers(token) {
+      return call('GET', '/admin/users', { token });
+    },
+
+    /**
+     * @param {string} token
+     * @param {{username: string, full_name: string, role: string, password: string}} user
+     * @returns {Promise<object>} the new user (409 `username_taken`, 400 `password_too_short`, 422 with fields)
+     */
+    createUser(token, { username, full_name, role, password }) {
+      return call('POST', '/admin/users', { token, body: { username, full_name, role, password }, expect: 201 });
+    },
+
+    /** Disable an account: its tokens stop working at the next request (409 `own_account` for oneself). */
+    disableUser(token, userId) {
+      return call('POST', `/admin/users/${encodeURIComponent(userId)}/disable`, { token });
+    },
+
+    enableUser(token, userId) {
+      return call('POST', `/admin/users/${encodeURIComponent(userId)}/enable`, { token });
+    },
+
+    /** A new password; every device of the user must log in again. */
+    resetPassword(token, userId, password) {
+      return call('POST', `/admin/users/${encodeURIComponent(userId)}/password`, { token, body: { password } });
+    },
+
+    /** @returns {Promise<{devices: Array<{id: string, name: string, user: {id: string, full_name: string}, created_at: string,
+     *   expires_at: string, revoked_at: string|null, last_seq: number}>}>} newest first */
+    adminDevices(token) {
+      return call('GET', '/admin/devices', { token });
+    },
+
+    revokeDevice(token, deviceId) {
+      return call('POST', `/admin/devices/${encodeURIComponent(deviceId)}/revoke`, { token });
+    },
+
+    /** @returns {Promise<{settings: object}>} the school's name, director_reads_contents and every setting */
+    adminSettings(token) {
+      return call('GET', '/admin/settings', { token });
+    },
+
+    /**
+     * Change some settings, all checked together: a 422 names the wrong ones in `body.fields` and changes nothing.
+     * @param {string} token
+     * @param {object} changes
+     * @returns {Promise<{settings: object}>}
+     */
+    patchSettings(token, changes) {
+      return call('PATCH', '/admin/settings', { token, body: changes });
+    },
+
+    // ---- The audit trail of reads (admin and director) ------------------------------------------------
+
+    /**
+     * @param {string} token
+     * @param {{user?: string, from?: string, to?: string}} [query] empty values are left out
+     * @returns {Promise<{reads: Array<{read_at: string, user: {id: string, full_name: string, role: string},
+     *   school_year: number, serial_no: number}>}>} newest first
+     */
+    auditReads(token, query = {}) {
+      return call('GET', `/audit/reads${auditQuery(query)}`, { token });
+    },
+
+    /**
+     * The same entries as a CSV file.
+     * @param {string} token
+     * @param {{user?: string, from?: string, to?: string}} [query]
+     * @returns {Promise<Blob>}
+     */
+    auditCsv(token, query = {}) {
+      return call('GET', `/audit/reads${auditQuery({ ...query, format: 'csv' })}`, { token, as: 'blob' });
+    },
   };
 }
 
+/** `?user=…&from=…&to=…` of the filters that have a value ('' when none has). */
+function auditQuery(query) {
+  const params = new URLSearchParams();
+  for (const name of ['user', 'from', 'to', 'format']) {
+    if (query[name]) params.set(name, String(query[name]));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
 // The app's client, same origin.
-export const { login, me, push, pull, dashboard, monthlyReport } = createApi({ fetch: (...args) => globalThis.fetch(...args) });
+export const {
+  login, me, push, pull, dashboard, monthlyReport,
+  adminUsers, createUser, disableUser, enableUser, resetPassword, adminDevices, revokeDevice, adminSettings, patchSettings,
+  auditReads, auditCsv,
+} = createApi({ fetch: (...args) => globalThis.fetch(...args) });

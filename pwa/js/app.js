@@ -28,6 +28,8 @@ import * as meetings from './ui/meetings.js';
 import * as printScreen from './ui/print.js';
 import * as dashboardScreen from './ui/dashboard.js';
 import * as reportScreen from './ui/report.js';
+import * as adminScreen from './ui/admin.js';
+import * as auditScreen from './ui/audit.js';
 
 /** The idle lock when the school's settings are not known yet (the default). */
 const DEFAULT_IDLE_LOCK_MINUTES = 10;
@@ -42,7 +44,7 @@ const ROUTES = [
   { name: 'login', pattern: /^#\/login$/, screen: loginScreen, access: 'login' },
   { name: 'passphrase', pattern: /^#\/passphrase$/, screen: passphraseScreen, access: 'passphrase' },
   { name: 'unlock', pattern: /^#\/unlock$/, screen: unlockScreen, access: 'unlock' },
-  { name: 'journal', pattern: /^#\/journal$/, screen: journalScreen, access: 'app' },
+  { name: 'journal', pattern: /^#\/journal(?:\?(?<query>.*))?$/, screen: journalScreen, access: 'app' },
   { name: 'new', pattern: /^#\/new$/, screen: newLetterScreen, access: 'app' },
   { name: 'amend', pattern: /^#\/letter\/([0-9a-fA-F-]{36})\/amend$/, screen: amendScreen, access: 'app' },
   { name: 'letter', pattern: /^#\/letter\/([0-9a-fA-F-]{36})$/, screen: letterScreen, access: 'app' },
@@ -58,6 +60,8 @@ const ROUTES = [
   { name: 'meeting', pattern: /^#\/meeting\/([0-9a-fA-F-]{36})$/, screen: meetings.page, access: 'app' },
   { name: 'dashboard', pattern: /^#\/dashboard$/, screen: dashboardScreen, access: 'app' },
   { name: 'report', pattern: /^#\/report(?:\/(?<month>[0-9]{4}-[0-9]{2}))?$/, screen: reportScreen, access: 'app' },
+  { name: 'admin', pattern: /^#\/admin(?:\/(?<tab>devices|settings))?$/, screen: adminScreen, access: 'app' },
+  { name: 'audit', pattern: /^#\/audit(?:\?(?<query>.*))?$/, screen: auditScreen, access: 'app' },
   {
     name: 'print',
     pattern: /^#\/print\/(?<doc>act|minutes|notice|slips|journal)(?:\/(?<id>[0-9a-fA-F-]{36}))?(?:\/(?<n>[0-9]{1,3}))?$/,

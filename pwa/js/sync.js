@@ -224,8 +224,12 @@ export function createSync({
         return needsLogin(session?.token ? 'invalid_token' : 'missing_token', state.error);
       }
       state.error = null;
-      await pushAll(session);
-      await pullAll(session);
+      // The admin runs accounts and settings and keeps no journal (the server refuses its pull): for that
+      // role a sync only refreshes the school's settings.
+      if (session.user?.role !== 'admin') {
+        await pushAll(session);
+        await pullAll(session);
+      }
       await refreshSettings(session);
       attempt = 0;
       const lastSync = new Date(now()).toISOString();

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 import tests.test_figures as figures_fixture
 from server.db import db
-from server.models import School
+from server.models import Presentation, School
 from server.services import journal
 from tests.browser.conftest import LiveServer
 from tests.browser.tablet import Tablet, leaks
@@ -211,3 +211,24 @@ def test_the_monthly_report_prints_counts_and_nothing_of_a_letter(
         assert [word for word in ("Сүйлөшүү.", "Китеп.", "Уят сөздөр.") if word in text] == [], lang
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert page.errors == []  # type: ignore[attr-defined]
+
+
+def test_the_pedagogue_is_reminded_of_last_months_information_until_it_is_marked(app, page, factory):
+    school = factory.school()
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(school))
+    reminder = page.locator(".report-reminder")
+    expect(reminder).to_have_count(1)
+    kind = "form-message-info" if dt.date.today().day <= 5 else "form-message-error"  # an alert after the 5th
+    expect(reminder).to_have_class(re.compile(kind))
+    reminder.locator("a").click()
+    page.locator("button.report-mark").click()
+    expect(page.locator(".report-presented")).to_be_visible()
+    page.goto("/#/journal")
+    tablet.wait_for_journal()
+    expect(page.locator(".report-reminder")).to_have_count(0)
+    tablet.sync_now()
+    expect(page.locator(".status-bar")).not_to_contain_text("…")
+    with app.app_context():
+        last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        assert [p.month for p in db.session.query(Presentation).all()] == [last_month]

@@ -432,3 +432,13 @@ test('seq_reused: the mutation waits under "needs attention", and new seqs follo
   assert.equal(t.server.appealList().length, 1);
   assert.equal(await t.store.pendingCount(), 0);
 });
+
+test("an admin's tablet keeps no journal: a sync only refreshes the settings, and ends well", async () => {
+  const t = await tablet();
+  const session = await t.store.getSession();
+  await t.store.saveSession({ ...session, user: { ...session.user, role: 'admin' } });
+  await t.sync.start();
+  assert.deepEqual(t.server.calls.filter((c) => c === 'push' || c === 'pull'), []);
+  assert.equal(t.events.filter(([n]) => n === 'state').at(-1)[1].phase, 'idle');
+  assert.ok(t.events.some(([n]) => n === 'synced'));
+});

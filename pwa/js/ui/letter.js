@@ -6,6 +6,7 @@ import { h } from '../dom.js';
 import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
 import { applicantLabel, deadlineState, dueDate, isProvisional, letterMark, todayISO } from './format.js';
 import { caseWorkCard } from './casework.js';
+import { journalLink } from './journal.js';
 import { urgentPanel } from './urgent.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -75,7 +76,8 @@ export async function render(app, { id }) {
   const history = Array.isArray(view.history) ? view.history : [];
 
   return h('section', { class: 'screen' },
-    h('p', { class: 'breadcrumb' }, h('a', { href: '#/journal' }, t('common.back_to_journal'))),
+    // Back to the journal as it was left, its filters and search included.
+    h('p', { class: 'breadcrumb' }, h('a', { href: journalLink() }, t('common.back_to_journal'))),
     h('div', { class: 'screen-title-row' },
       h('div', null,
         h('h1', null, letterTitle(view)),

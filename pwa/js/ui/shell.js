@@ -12,6 +12,8 @@ const NAV = [
   { hash: '#/meetings', key: 'nav.meetings', match: ['meetings', 'meeting', 'meeting-new'] },
   { hash: '#/dashboard', key: 'dashboard.nav', match: ['dashboard'], roles: ['director', 'admin', 'commission'] },
   { hash: '#/report', key: 'report.nav', match: ['report'], roles: ['director', 'admin', 'commission', 'pedagogue'] },
+  { hash: '#/admin', key: 'admin.nav', match: ['admin'], roles: ['admin'] },
+  { hash: '#/audit', key: 'audit.nav', match: ['audit'], roles: ['admin', 'director'] },
   { hash: '#/attention', key: 'nav.attention', match: ['attention', 'resend'] },
   { hash: '#/settings', key: 'nav.settings', match: ['settings'] },
 ];

@@ -1,0 +1,126 @@
+// The administration's and the audit's pure parts: what a settings form sends (only what changed), where the
+// server's 422 fields are marked and in whose words, and the audit's filters, letter numbers, readers and file
+// name. (The screens need a DOM: tests/browser/test_admin.py.)
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+
+import { useCatalog } from '../../pwa/js/i18n.js';
+import {
+  LIST_SETTINGS, NUMBER_SETTINGS, STAFF_ROLES, dateList, problemPlaces, problemText, settingsChanges, wholeNumber,
+} from '../../pwa/js/ui/admin.js';
+import { csvName, filtersHash, letterNumber, parseFilters, readersOf } from '../../pwa/js/ui/audit.js';
+
+const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
+const catalog = (lang) => JSON.parse(read(`pwa/locales/${lang}.json`));
+
+const LOADED = {
+  name: 'Мектеп № 7',
+  director_reads_contents: false,
+  week: 5,
+  due_in_days: 5,
+  commission_day: 4,
+  quorum: 3,
+  collection_every_days: 7,
+  act_every_days: 31,
+  idle_lock_minutes: 10,
+  trust_phones: [{ label: 'Балдар үчүн ишеним телефону', phone: '111' }],
+  commission_members: [],
+  working_group: [],
+  days_off: ['2026-03-23', '2026-01-02'],
+  working_days: [],
+};
+
+test('a settings form sends only what changed; dates compare as sets, objects whatever their key order', () => {
+  const same = { ...LOADED, trust_phones: [{ phone: '111', label: 'Балдар үчүн ишеним телефону' }], days_off: ['2026-01-02', '2026-03-23'] };
+  assert.deepEqual(settingsChanges(LOADED, same), {});
+  const edited = { ...same, quorum: 2, days_off: dateList(['2026-03-23', '2026-01-02', '2026-05-04', '2026-05-04']) };
+  assert.deepEqual(settingsChanges(LOADED, edited), { quorum: 2, days_off: ['2026-01-02', '2026-03-23', '2026-05-04'] });
+  assert.deepEqual(settingsChanges(LOADED, { ...LOADED, commission_members: [{ name: 'А. Ж.', position: 'соцпедагог' }] }),
+    { commission_members: [{ name: 'А. Ж.', position: 'соцпедагог' }] });
+  assert.deepEqual(settingsChanges(LOADED, { ...LOADED, trust_phones: [] }), { trust_phones: [] });
+  assert.deepEqual(settingsChanges(LOADED, { ...LOADED, director_reads_contents: true }), { director_reads_contents: true });
+});
+
+test('a typed whole number: the number, null when empty, the text itself when it is not one', () => {
+  assert.equal(wholeNumber('3'), 3);
+  assert.equal(wholeNumber(' 12 '), 12);
+  assert.equal(wholeNumber(''), null);
+  assert.equal(wholeNumber('2.5'), '2.5');
+  assert.equal(wholeNumber('three'), 'three');
+});
+
+test("the server's 422 fields become places on the form: a field, a list, a row, a cell", () => {
+  const places = problemPlaces({
+    quorum: ['Must be greater than or equal to 1 and less than or equal to 10.'],
+    trust_phones: { 0: { phone: ['Missing data for required field.'] }, 2: { _schema: ['Invalid input type.'] } },
+    days_off: { 1: ['Not a valid date.'] },
+    commission_members: ['Longer than maximum length 10.'],
+    colour: ['Unknown field.'],
+    name: ['1 to 200 characters.'],
+  });
+  assert.deepEqual([...places].sort(), [
+    '_form', 'commission_members', 'days_off.1', 'name', 'quorum', 'trust_phones.0.phone', 'trust_phones.2',
+  ]);
+  assert.deepEqual([...problemPlaces({ _schema: ['An object of settings.'] })], ['_form']);
+  assert.deepEqual([...problemPlaces(undefined)], []);
+});
+
+test('the marks are worded from the catalog, ranges with their limits, never with the server\'s English', () => {
+  useCatalog('en', catalog('en'));
+  assert.equal(problemText('quorum', 11), 'A whole number from 1 to 10.');
+  assert.equal(problemText('idle_lock_minutes', null), 'A whole number from 1 to 120.');
+  assert.equal(problemText('phone', ''), 'This field is required.');
+  assert.equal(problemText('name', 'x'.repeat(201)), 'This value is not valid.');
+  useCatalog('ky', catalog('ky'));
+  assert.match(problemText('quorum', 0), /1.*10/);
+});
+
+test('the ranges and list limits are those of sync/schemas.py; the roles are the school staff\'s', () => {
+  const schemas = read('sync/schemas.py');
+  const body = /class SchoolSettingsSchema\(Schema\):([\s\S]*?)\n\n\n/.exec(schemas)[1];
+  for (const [key, [min, max]] of Object.entries(NUMBER_SETTINGS)) {
+    assert.match(body, new RegExp(`${key} = _int\\(${min}, ${max}[,)]`), key);
+  }
+  for (const [key, { max }] of Object.entries(LIST_SETTINGS)) {
+    assert.match(body, new RegExp(`${key} = fields\\.List\\([\\s\\S]*?validate\\.Length\\(max=${max}\\)`), key);
+  }
+  assert.deepEqual(STAFF_ROLES, ['pedagogue', 'commission', 'director', 'admin']);
+});
+
+test('every key the admin screen builds from a name exists in the three catalogs', () => {
+  const keys = [
+    ...['users', 'devices', 'settings'].map((tab) => `admin.tab_${tab}`),
+    ...[5, 6].map((n) => `admin.week_${n}`),
+    ...[0, 1, 2, 3, 4, 5, 6].map((d) => `admin.weekday_${d}`),
+    ...['label', 'phone', 'name', 'position'].map((c) => `admin.column_${c}`),
+    ...Object.keys(LIST_SETTINGS).flatMap((key) => [`admin.add_${key}`, `admin.setting_${key}`, `admin.setting_${key}_hint`]),
+    ...['name', 'week', 'commission_day', ...Object.keys(NUMBER_SETTINGS)].flatMap((key) => [`admin.setting_${key}`, `admin.setting_${key}_hint`]),
+    ...['username_taken', 'password_too_short', 'own_account', 'user_not_found', 'device_not_found'].map((code) => `error.${code}`),
+  ];
+  for (const lang of ['ky', 'ru', 'en']) {
+    const words = catalog(lang);
+    assert.deepEqual(keys.filter((key) => !words[key]), [], lang);
+  }
+});
+
+test('the audit filters: checked from the route, and back into a route with the ones that have a value', () => {
+  const user = '3f0c8a52-6a0e-4f43-9d2c-2b0b8e3f1a11';
+  assert.deepEqual(parseFilters(undefined), { user: '', from: '', to: '' });
+  assert.deepEqual(parseFilters(`user=${user}&from=2025-03-01&to=2025-03-31`), { user, from: '2025-03-01', to: '2025-03-31' });
+  assert.deepEqual(parseFilters('user=x&from=01.03.2025&to=2025-03-31'), { user: '', from: '', to: '2025-03-31' });
+  assert.equal(filtersHash({}), '#/audit');
+  assert.equal(filtersHash({ user, from: '', to: '2025-03-31' }), `#/audit?user=${user}&to=2025-03-31`);
+  assert.deepEqual(parseFilters(filtersHash({ user, from: '2025-03-01' }).split('?')[1]), { user, from: '2025-03-01', to: '' });
+});
+
+test('an entry names its letter by number and school year; readers are listed once, by name; the file is dated', () => {
+  assert.equal(letterNumber({ serial_no: 12, school_year: 2024 }), '№ 12 (2024–2025)');
+  const a = { id: 'a', full_name: 'Айгүл', role: 'pedagogue' };
+  const b = { id: 'b', full_name: 'Бакыт', role: 'commission' };
+  assert.deepEqual(readersOf([{ user: b }, { user: a }, { user: b }]), [a, b]);
+  assert.deepEqual(readersOf(undefined), []);
+  assert.equal(csvName({}, '2026-11-22'), 'ishenim-reads-2026-11-22.csv');
+  assert.equal(csvName({ from: '2025-03-01', to: '2025-03-31' }, '2026-11-22'), 'ishenim-reads-2025-03-01-2025-03-31.csv');
+  assert.equal(csvName({ from: '2025-03-01' }, '2026-11-22'), 'ishenim-reads-2025-03-01-2026-11-22.csv');
+});
