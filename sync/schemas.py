@@ -89,6 +89,7 @@ class WireDate(fields.Date):
 
 
 NOT_BLANK = validate.Predicate("strip", error="Cannot be blank.")
+LANGUAGES = ("ky", "ru", "en")
 
 
 def _text(max_length: int, **kwargs: Any) -> SafeString:
@@ -424,6 +425,11 @@ class TrustPhoneSchema(Schema):
     phone = SafeString(required=True, validate=[validate.Length(min=1, max=40), NOT_BLANK])
 
 
+def _each_once(values: list[Any]) -> None:
+    if len(set(values)) != len(values):
+        raise ValidationError("Each value once.")
+
+
 class SchoolSettingsSchema(Schema):
     """A school's settings that the tablets keep offline; missing keys take their defaults.
 
@@ -443,6 +449,12 @@ class SchoolSettingsSchema(Schema):
     working_group = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
     collection_every_days = _int(1, 60, load_default=7)
     act_every_days = _int(1, 92, load_default=31)
+    # The languages the school's tablets offer (Kyrgyz first); the papers print in Kyrgyz or Russian.
+    languages = fields.List(
+        fields.String(validate=validate.OneOf(LANGUAGES)),
+        load_default=lambda: list(LANGUAGES),
+        validate=[validate.Length(min=1, max=len(LANGUAGES)), _each_once],
+    )
 
 
 class SchoolSchema(SchoolSettingsSchema):

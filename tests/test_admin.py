@@ -116,7 +116,12 @@ def test_settings_change_together_or_not_at_all(factory, school, admin):
     status, body = admin("PATCH", "/settings", change)
     assert status == 200
     assert {k: body["settings"][k] for k in change} == change
+    assert admin("PATCH", "/settings", {"languages": ["ky", "ru"]})[1]["settings"]["languages"] == ["ky", "ru"]
+    body = admin("GET", "/settings")[1]
     for bad in (
+        {"languages": []},
+        {"languages": ["ky", "ky"]},
+        {"languages": ["de"]},
         {"quorum": 2, "week": 7},
         {"colour": "red"},
         {"name": " "},

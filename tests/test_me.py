@@ -32,6 +32,7 @@ def test_me_gives_the_user_device_and_default_settings(factory):
         "working_group": [],
         "collection_every_days": 7,
         "act_every_days": 31,
+        "languages": ["ky", "ru", "en"],
     }
 
 

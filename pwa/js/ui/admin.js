@@ -5,7 +5,7 @@
  * lock, whether the director reads letters). Online only: the server keeps all of it, the tablet nothing.
  */
 import { h, replaceChildren, uid } from '../dom.js';
-import { t, term, formatDate, formatNumber } from '../i18n.js';
+import { LANGUAGES, t, term, formatDate, formatNumber } from '../i18n.js';
 import { confirmDialog, formDialog } from './dialogs.js';
 import { field, formMessage, markBusy, select, toggle } from './fields.js';
 import { codeMessage, describeError } from './errors.js';
@@ -522,6 +522,9 @@ function settingsForm(app, token, loaded, onSaved) {
     field({ label: t(`admin.setting_${key}`), control, hint: t(`admin.setting_${key}_hint`) })]));
   const reads = toggle({ name: 'director_reads_contents', label: t('admin.setting_director_reads_contents'),
     checked: Boolean(start.director_reads_contents), hint: t('admin.setting_director_reads_contents_hint') });
+  const offered = start.languages ?? LANGUAGES;
+  const languages = LANGUAGES.map((lang) => [lang, toggle({ name: `language_${lang}`, label: t(`language.${lang}`),
+    checked: offered.includes(lang) })]);
   const lists = Object.fromEntries(Object.keys(LIST_SETTINGS).map((key) => [key, rowList(key, start[key], () => keep())]));
 
   function read() {
@@ -532,6 +535,7 @@ function settingsForm(app, token, loaded, onSaved) {
       commission_day: Number(controls.commission_day.value),
       ...Object.fromEntries(Object.keys(NUMBER_SETTINGS).map((key) => [key, wholeNumber(controls[key].value)])),
       ...Object.fromEntries(Object.entries(lists).map(([key, list]) => [key, list.read()])),
+      languages: languages.filter(([, box]) => box.control.checked).map(([lang]) => lang),
     };
   }
 
@@ -556,7 +560,9 @@ function settingsForm(app, token, loaded, onSaved) {
       h('div', { class: 'form-grid admin-grid' }, lists.days_off.element, lists.working_days.element)),
     group('admin.group_cadence',
       h('div', { class: 'form-grid admin-grid' }, fields.collection_every_days, fields.act_every_days)),
-    group('admin.group_tablets', fields.idle_lock_minutes, reads),
+    group('admin.group_tablets', fields.idle_lock_minutes, reads,
+      h('fieldset', { class: 'admin-languages' }, h('legend', null, t('admin.setting_languages')),
+        languages.map(([, box]) => box))),
     message,
     h('div', { class: 'button-row form-actions' }, discard, submit));
   form.addEventListener('input', keep);

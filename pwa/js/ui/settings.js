@@ -20,11 +20,13 @@ export function formatBytes(bytes) {
   return formatNumber(bytes, { style: 'unit', unit: 'byte' });
 }
 
-function languageSection() {
+function languageSection(app) {
+  // The school chooses the languages its tablets offer (the admin's settings); Kyrgyz first.
+  const offered = LANGUAGES.filter((lang) => (app.session?.school?.languages ?? LANGUAGES).includes(lang));
   return h('section', { class: 'card', 'aria-labelledby': 'settings-language' },
     h('h2', { id: 'settings-language' }, t('settings.language')),
     h('div', { class: 'segmented', role: 'group', 'aria-labelledby': 'settings-language' },
-      LANGUAGES.map((lang) => h('button', {
+      offered.map((lang) => h('button', {
         type: 'button', class: 'segment', lang, 'aria-pressed': String(lang === language()),
         onclick: () => setLanguage(lang),
       }, t(`language.${lang}`)))));
@@ -128,7 +130,7 @@ export function render(app) {
   return h('section', { class: 'screen' },
     h('h1', null, t('settings.title')),
     h('div', { class: 'settings-grid' },
-      languageSection(),
+      languageSection(app),
       sessionSection(app),
       storageSection(app),
       passphraseSection(app),
