@@ -24,12 +24,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Owner-only: the instance holds the database and, by default, the master key.
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    from server import cli, db, errors, pwa
+    from server import cli, db, errors, headers, pwa
     from server.api import init_app as init_api
     from server.services import keys
 
     db.init_app(app)
     errors.init_app(app)
+    headers.init_app(app)
     init_api(app)
     pwa.init_app(app)
     cli.init_app(app)
