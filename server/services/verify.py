@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -36,29 +36,48 @@ class Break:
         return f"school {self.school}: {self.where}: {self.problem}"
 
 
-def _chain_breaks(school: School) -> Iterator[Break]:
+def _walk(
+    school: School,
+    links: Iterable[Event] | Iterable[Read],
+    record: Callable[[Any, School], dict[str, Any]],
+    name: Callable[[Any], str],
+    head: tuple[str, int],
+) -> Iterator[Break]:
+    """One hash chain from GENESIS: positions 1..n without a gap, each link on the one before and on its own
+    contents, and the school's recorded head at the last link."""
     prev, position = GENESIS, 0
+    for link in links:
+        position += 1
+        where = name(link)
+        if link.position != position:
+            yield Break(str(school.uuid), where, f"expected position {position}: an entry is missing")
+            return
+        if link.prev_hash != prev:
+            yield Break(str(school.uuid), where, "does not follow the entry before it")
+            return
+        if chain_hash(prev, record(link, school)) != link.hash:
+            yield Break(str(school.uuid), where, "its contents do not match its hash")
+            return
+        prev = link.hash
+    if head != (prev, position):
+        yield Break(str(school.uuid), f"{name(None)} head", "the school's recorded head is not the last entry")
+
+
+def _chain_breaks(school: School) -> Iterator[Break]:
+    """The journal's chain of events."""
     events = db.session.scalars(
         select(Event)
         .where(Event.school_id == school.id)
         .order_by(Event.position)
         .options(joinedload(Event.appeal), joinedload(Event.device), joinedload(Event.user))
     )
-    for event in events:
-        position += 1
-        where = f"event {event.uuid} (position {event.position})"
-        if event.position != position:
-            yield Break(str(school.uuid), where, f"expected position {position}: an event is missing")
-            return
-        if event.prev_hash != prev:
-            yield Break(str(school.uuid), where, "does not follow the event before it")
-            return
-        if chain_hash(prev, journal.chain_record(event, school)) != event.hash:
-            yield Break(str(school.uuid), where, "its contents do not match its hash")
-            return
-        prev = event.hash
-    if (school.chain_head, school.chain_length) != (prev, position):
-        yield Break(str(school.uuid), "chain head", "the school's recorded head is not the last event")
+    return _walk(
+        school,
+        events,
+        journal.chain_record,
+        lambda event: f"event {event.uuid} (position {event.position})" if event else "chain",
+        (school.chain_head, school.chain_length),
+    )
 
 
 def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, Any]:
@@ -235,26 +254,20 @@ def _difference(school: School, where: str, stored: dict[str, Any], expected: di
 
 
 def _reads_breaks(school: School) -> Iterator[Break]:
-    """The audit trail of reads: its own chain, from GENESIS to the school's ``reads_head``."""
-    prev, position = GENESIS, 0
+    """The audit trail of reads: a chain of its own, from GENESIS to the school's ``reads_head``."""
     reads = db.session.scalars(
         select(Read)
         .where(Read.school_id == school.id)
         .order_by(Read.position)
         .options(joinedload(Read.user), joinedload(Read.device), joinedload(Read.appeal))
     )
-    for read in reads:
-        position += 1
-        where = f"read {read.position}"
-        if read.position != position or read.prev_hash != prev:
-            yield Break(str(school.uuid), where, f"expected read {position}: an entry is missing or moved")
-            return
-        if chain_hash(prev, audit.chain_record(read, school)) != read.hash:
-            yield Break(str(school.uuid), where, "its contents do not match its hash")
-            return
-        prev = read.hash
-    if (school.reads_head, school.reads_length) != (prev, position):
-        yield Break(str(school.uuid), "reads head", "the school's recorded head is not the last read")
+    return _walk(
+        school,
+        reads,
+        audit.chain_record,
+        lambda read: f"read {read.position}" if read else "reads",
+        (school.reads_head, school.reads_length),
+    )
 
 
 def first_break() -> Break | None:
