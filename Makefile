@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench clean
+.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench audit clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -61,6 +61,9 @@ screenshots: install-dev browser ## Remake the README's screenshots (docs/screen
 
 bench: install-dev ## Benchmarks with their budgets
 	$(BIN)/pytest benchmarks -s -q -p no:cacheprovider
+
+audit: install-dev ## Check every installed package against the known vulnerabilities (pip-audit); one fails
+	$(BIN)/python .ci/audit.py
 
 clean: ## Remove .venv and caches (never instance/: it holds the data and the key)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .benchmarks
