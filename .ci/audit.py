@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
     require_answers = "--require-answers" in argv
     passthrough = [arg for arg in argv if arg != "--require-answers"]
     pip_audit = Path(sys.executable).with_name("pip-audit")
-    run = subprocess.run(
+    run = subprocess.run(  # noqa: S603 (pip-audit beside this interpreter, with our arguments)
         [str(pip_audit), "--format", "json", "--progress-spinner", "off", *passthrough],
         capture_output=True,
         text=True,
