@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import ast
 import base64
+import io
 import os
+import secrets
 import stat
 import uuid
 from pathlib import Path
@@ -264,3 +266,154 @@ def test_only_crypto_module_imports_cryptography() -> None:
         if _imports_cryptography(ast.parse(path.read_text(), filename=str(path)))
     }
     assert importers == {"server/crypto.py"}
+
+
+# --- Backups: the sealed stream ---------------------------------------------------------------------------
+
+SMALL_CHUNK = 64
+Pair = tuple[crypto.BackupPrivateKey, crypto.BackupPublicKey]
+
+
+def _seal_stream(public: crypto.BackupPublicKey, data: bytes, chunk: int = SMALL_CHUNK, pieces: int = 7) -> bytes:
+    out = io.BytesIO()
+    sealer = crypto.BackupSealer(public, out, chunk)
+    for start in range(0, len(data), pieces):  # written in odd-sized pieces, as a dump arrives
+        sealer.write(data[start : start + pieces])
+    sealer.close()
+    return out.getvalue()
+
+
+def _open_stream(private: crypto.BackupPrivateKey, sealed: bytes) -> bytes:
+    return b"".join(crypto.open_backup(private, io.BytesIO(sealed)))
+
+
+def _chunks(sealed: bytes) -> tuple[bytes, list[bytes]]:
+    """The header and each chunk's record (length prefix and ciphertext)."""
+    header, rest, records = sealed[: crypto.BACKUP_HEADER_BYTES], sealed[crypto.BACKUP_HEADER_BYTES :], []
+    while rest:
+        length = int.from_bytes(rest[:4], "big")
+        records.append(rest[: 4 + length])
+        rest = rest[4 + length :]
+    return header, records
+
+
+@pytest.fixture(scope="module")
+def backup_pair() -> Pair:
+    private = crypto.BackupPrivateKey.generate()
+    return private, private.public()
+
+
+@pytest.mark.parametrize("size", [0, 1, SMALL_CHUNK - 1, SMALL_CHUNK, SMALL_CHUNK + 1, 3 * SMALL_CHUNK, 200])
+def test_backup_stream_roundtrip(backup_pair: Pair, size: int) -> None:
+    """Any length opens to the same bytes; every chunk but the last is full, and the last is never empty
+    unless the whole stream is."""
+    private, public = backup_pair
+    data = secrets.token_bytes(size)
+    sealed = _seal_stream(public, data)
+    assert _open_stream(private, sealed) == data
+    header, records = _chunks(sealed)
+    assert header.startswith(crypto.BACKUP_MAGIC) and crypto.backup_recipient(header) == public.key_id
+    assert len(records) == max(1, -(-size // SMALL_CHUNK))
+    assert all(len(record) == 4 + SMALL_CHUNK + 16 for record in records[:-1])
+    assert size < 16 or data[:16] not in sealed
+
+
+def test_backup_streams_never_repeat(backup_pair: Pair) -> None:
+    """A fresh ephemeral key and salt per file: the same database sealed twice shares no chunk."""
+    _, public = backup_pair
+    data = bytes(5 * SMALL_CHUNK)
+    first, second = _chunks(_seal_stream(public, data)), _chunks(_seal_stream(public, data))
+    assert first[0][24:88] != second[0][24:88]
+    assert not set(first[1]) & set(second[1])
+
+
+@pytest.mark.parametrize(
+    "damage", ["drop-last", "drop-middle", "swap", "duplicate", "append", "cut-inside", "header-only", "nothing"]
+)
+def test_backup_stream_detects_reordering_and_truncation(backup_pair: Pair, damage: str) -> None:
+    private, public = backup_pair
+    header, records = _chunks(_seal_stream(public, secrets.token_bytes(4 * SMALL_CHUNK + 10)))
+    assert len(records) == 5
+    if damage == "drop-last":  # ends exactly on a chunk boundary, before the final chunk
+        records = records[:-1]
+    elif damage == "drop-middle":
+        del records[2]
+    elif damage == "swap":
+        records[1], records[2] = records[2], records[1]
+    elif damage == "duplicate":
+        records.insert(2, records[1])
+    elif damage == "append":
+        records.append(b"\x00")
+    elif damage == "cut-inside":
+        records[-1] = records[-1][:-3]
+    elif damage == "header-only":
+        records = []
+    else:
+        header, records = b"", []
+    with pytest.raises(crypto.BackupCorrupt):
+        _open_stream(private, header + b"".join(records))
+
+
+def test_backup_stream_every_byte_matters(backup_pair: Pair) -> None:
+    """Flipping any byte (header, length prefix, ciphertext, tag) refuses the whole stream."""
+    private, public = backup_pair
+    sealed = _seal_stream(public, secrets.token_bytes(2 * SMALL_CHUNK + 5))
+    for index in range(len(sealed)):
+        altered = bytearray(sealed)
+        altered[index] ^= 0x01
+        with pytest.raises((crypto.BackupCorrupt, crypto.BackupWrongKey)):
+            _open_stream(private, bytes(altered))
+
+
+def test_backup_stream_needs_its_private_key(
+    backup_pair: Pair,
+) -> None:
+    _, public = backup_pair
+    sealed = _seal_stream(public, b"data")
+    with pytest.raises(crypto.BackupWrongKey, match=public.key_id):
+        _open_stream(crypto.BackupPrivateKey.generate(), sealed)
+
+
+def test_backup_key_texts(tmp_path: Path) -> None:
+    """Each half is labelled: swapping them, or any garbage, is a clear BackupKeyInvalid; the private key
+    never shows in a repr."""
+    private = crypto.BackupPrivateKey.generate()
+    public = private.public()
+    assert crypto.BackupPrivateKey.from_text(private.to_text()) == private
+    assert crypto.BackupPublicKey.from_text(public.to_text()) == public
+    with pytest.raises(crypto.BackupKeyInvalid, match="other half"):
+        crypto.BackupPrivateKey.from_text(public.to_text())
+    with pytest.raises(crypto.BackupKeyInvalid, match="other half"):
+        crypto.BackupPublicKey.from_text(private.to_text())
+    for garbage in (
+        "",
+        "ishenim-backup-private-v1:!!",
+        "ishenim-backup-private-v1:" + base64.b64encode(bytes(16)).decode(),
+    ):
+        with pytest.raises(crypto.BackupKeyInvalid):
+            crypto.BackupPrivateKey.from_text(garbage)
+    (tmp_path / "binary").write_bytes(b"\xff\xfe")
+    for path in (tmp_path / "missing", tmp_path / "binary"):
+        with pytest.raises(crypto.BackupKeyInvalid):
+            crypto.load_backup_private_key(path)
+    secret = private.to_text().split(":", 1)[1].strip()
+    assert secret not in repr(private) and private.raw.hex() not in repr(private)
+    assert public.key_id in repr(private)
+    with pytest.raises(crypto.BackupKeyInvalid):
+        crypto.BackupSealer(crypto.BackupPublicKey(bytes(32)), io.BytesIO())  # a low-order point
+
+
+def test_write_secret_file_is_whole_owner_only_and_never_replaces(tmp_path: Path) -> None:
+    path = tmp_path / "master.key.next"
+    old_umask = os.umask(0)
+    try:
+        crypto.write_secret_file(path, "first\n")
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and path.read_text() == "first\n"
+    with pytest.raises(FileExistsError):
+        crypto.write_secret_file(path, "second\n")
+    assert path.read_text() == "first\n"
+    crypto.write_secret_file(path, "second\n", replace=True)
+    assert path.read_text() == "second\n" and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["master.key.next"]  # no temporary left behind
