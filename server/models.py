@@ -143,7 +143,11 @@ class Device(Base):
 
 
 class DataKey(Base):
-    """The wrapped AES key of one confidential record; destroying it erases the record's contents."""
+    """The wrapped AES key of one confidential record; destroying it erases the record's contents.
+
+    A destroyed key keeps its row (``appeals.data_key_id`` points at it) with ``key_id`` set to
+    ``keys.ERASED`` and ``wrapped`` empty: see ``server/services/retention.py``.
+    """
 
     __tablename__ = "data_keys"
 
@@ -186,6 +190,8 @@ class Appeal(Base):
     # Derived from the sealed case work and kept readable for deadlines and the monthly figures.
     answered_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # When the retention period erased the contents (its data key destroyed); None while they exist.
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
     data_key: Mapped[DataKey] = relationship()
     school: Mapped[School] = relationship()
@@ -340,4 +346,31 @@ class Read(Base):
 
     user: Mapped[User] = relationship()
     device: Mapped[Device] = relationship()
+    appeal: Mapped[Appeal] = relationship()
+
+
+class Erasure(Base):
+    """The audit entry of one case whose contents the retention period erased: which case (the row names
+    it; the number and school year are on the appeal), when, by whom, from which date and after how long.
+    Never a word of the letter."""
+
+    __tablename__ = "erasures"
+    __table_args__ = (
+        _enum_check("reason", ("retention",), "reason"),
+        Index("ix_erasures_school_erased", "school_id", "erased_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeals.id"), unique=True)
+    # One run of ``purge-expired``: the entries it wrote share it, so "how many at once" is a count.
+    run: Mapped[UUID] = mapped_column(Uuid)
+    reason: Mapped[str] = mapped_column(String(20))
+    # Who ran it: "cli:<operating-system user>" for the command line.
+    operator: Mapped[str] = mapped_column(String(100))
+    # The day the retention was counted from (closed, or not accepted) and the years it lasted.
+    ended_on: Mapped[dt.date] = mapped_column(Date)
+    retention_years: Mapped[int] = mapped_column(Integer)
+    erased_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
     appeal: Mapped[Appeal] = relationship()

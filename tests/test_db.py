@@ -43,6 +43,7 @@ TABLES = {
     "reads",
     "districts",
     "presentations",
+    "erasures",
 }
 
 

@@ -33,6 +33,7 @@ def test_me_gives_the_user_device_and_default_settings(factory):
         "collection_every_days": 7,
         "act_every_days": 31,
         "languages": ["ky", "ru", "en"],
+        "retention_years": 5,
     }
 
 

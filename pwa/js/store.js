@@ -92,6 +92,11 @@ export function computeRecordView({ id, server, rows }) {
   return view && { ...view, pending: rows.filter((row) => !row.acked).length };
 }
 
+/** Nothing more is recorded on a case whose contents the server erased (retention). */
+function refuseErased(record) {
+  if (record.server?.erased) throw new Refusal('appeal_erased', 'The contents of this case were erased.');
+}
+
 function tryEvolve(state, mutation) {
   try {
     return evolve(state, mutation.type, mutation.base_version, mutation.data, null);
@@ -143,13 +148,11 @@ function historyEntry(row) {
  */
 export function computeView({ id, server, rows, attention, previous, provisionalNo = null }) {
   const pending = rows.filter((row) => !row.acked).length;
+  if (server?.erased) return erasedView({ id, server, pending, previous, provisionalNo });
   const { state, serialNo } = foldState(server, rows, attention);
   if (!state) return previous ? { ...previous, pending, attention: attention.length > 0 } : null;
   const [meta, contents] = splitRegistration(state.registration);
-  const pulled = (server?.history ?? []).map((entry) => ({
-    id: entry.id, type: entry.type, at: entry.recorded_at, by: entry.by, fields: entry.fields ?? [],
-    reason: entry.reason ?? null, pending: false,
-  }));
+  const pulled = pulledHistory(server);
   const known = new Set(pulled.map((entry) => entry.id));
   return {
     id,
@@ -169,6 +172,46 @@ export function computeView({ id, server, rows, attention, previous, provisional
     pending,
     attention: attention.length > 0,
     history: [...pulled, ...rows.filter((row) => !known.has(row.mutation.id)).map(historyEntry)],
+  };
+}
+
+function pulledHistory(server) {
+  return (server?.history ?? []).map((entry) => ({
+    id: entry.id, type: entry.type, at: entry.recorded_at, by: entry.by, fields: entry.fields ?? [],
+    reason: entry.reason ?? null, pending: false,
+  }));
+}
+
+/**
+ * A case the retention period erased on the server (PROTOCOL.md §6.7): the journal's row as the server
+ * keeps it, and nothing else. No contents, no case work, no local mutation folded in (the server refuses
+ * them all with `appeal_erased`), so the tablet keeps no word of the letter either.
+ */
+function erasedView({ id, server, pending, previous, provisionalNo }) {
+  return {
+    id,
+    serial_no: server.serial_no,
+    provisional_no: previous?.provisional_no ?? provisionalNo,
+    school_year: server.school_year,
+    version: server.version,
+    status: server.status,
+    received_on: server.received_on,
+    opening_id: server.opening_id ?? null,
+    category: server.category,
+    urgent: server.urgent,
+    anonymous: server.anonymous,
+    applicant_role: server.applicant_role,
+    contents: null,
+    erased: true,
+    erased_at: server.erased_at ?? null,
+    registered_at: server.registered_at ?? null,
+    updated_at: server.updated_at ?? null,
+    due_on: server.due_on ?? null,
+    answered_on: server.answered_on ?? null,
+    closed_on: server.closed_on ?? null,
+    pending,
+    attention: false,
+    history: pulledHistory(server),
   };
 }
 
@@ -321,10 +364,16 @@ export function createStore({
     const at = stamp();
     const acks = [];
     const moves = [];
+    const drops = [];
     for (const { mutation, result } of items) {
       const raw = byId.get(mutation.id);
       if (!raw) continue; // settled already (another tab, or an earlier answer)
-      if (result.status === 'applied' || result.status === 'duplicate') {
+      if (result.error === 'appeal_erased') {
+        // Work on a case the retention period erased: nothing to attend to, and keeping its words here would
+        // undo the erasure on this tablet.
+        drops.push(raw.seq);
+        parts.rows = parts.rows.filter((r) => r.mutation.id !== mutation.id);
+      } else if (result.status === 'applied' || result.status === 'duplicate') {
         const acked = { status: result.status, serial_no: result.serial_no ?? null, version: result.version ?? null, at };
         acks.push({ ...raw, acked });
         const row = parts.rows.find((r) => r.mutation.id === mutation.id);
@@ -347,13 +396,14 @@ export function createStore({
     }
     await write(await db(), ['outbox', 'attention', 'appeals', 'records'], async (s) => {
       for (const row of acks) await s.outbox.put(row);
+      for (const seq of drops) await s.outbox.delete(seq);
       for (const move of moves) {
         await s.outbox.delete(move.seq);
         await s.attention.put(move.sealed);
       }
       for (const subject of subjects) await s[subject.store].put(subject.sealed);
     });
-    return { acknowledged: acks.length, attention: moves.length };
+    return { acknowledged: acks.length, attention: moves.length, dropped: drops.length };
   }
 
   const store = {
@@ -440,6 +490,7 @@ export function createStore({
       const parts = await loadParts(k, [id]);
       const record = parts.records.get(id);
       if (!record) throw new NotFound('The appeal');
+      refuseErased(record);
       const rows = parts.rows.filter((row) => row.mutation.appeal_id === id);
       const registered = record.server || rows.some((row) => row.mutation.type === EVENT_TYPES.REGISTERED);
       // A registration the server refused must be sent again first; a correction of it would be refused.
@@ -467,6 +518,7 @@ export function createStore({
       const parts = await loadParts(k, [id]);
       const record = parts.records.get(id);
       if (!record) throw new NotFound('The appeal');
+      refuseErased(record);
       const { state } = foldState(record.server, rowsOf(parts, id));
       if (!state) throw new Refusal('registration_needs_attention', 'Resend the registration first.');
       evolve(state, type, state.version, loaded.value, today(), await recordsById(k));
@@ -651,6 +703,10 @@ export function createStore({
       const parts = await loadParts(k, changes.map((change) => change.id));
       const done = [];
       const sealed = [];
+      // A case erased on the server: what this tablet set aside about it goes too (PROTOCOL.md §6.7).
+      const erased = new Set(appealChanges.filter((change) => change.erased).map((change) => change.id));
+      const forgotten = parts.attention.filter((item) => erased.has(item.mutation.appeal_id)).map((item) => item.mutation.id);
+      parts.attention = parts.attention.filter((item) => !erased.has(item.mutation.appeal_id));
       for (const change of appealChanges) {
         const seen = new Set((change.history ?? []).map((entry) => entry.id));
         const shows = (row) => row.acked && row.mutation.appeal_id === change.id
@@ -667,9 +723,10 @@ export function createStore({
         parts.rows = parts.rows.filter((row) => !shows(row));
         sealed.push(await sealedSubject(k, change.id, parts, change, false));
       }
-      await write(await db(), ['appeals', 'records', 'outbox', 'meta'], async (s) => {
+      await write(await db(), ['appeals', 'records', 'outbox', 'attention', 'meta'], async (s) => {
         for (const subject of sealed) await s[subject.store].put(subject.sealed);
         for (const seq of done) await s.outbox.delete(seq);
+        for (const mutationId of forgotten) await s.attention.delete(mutationId);
         await s.meta.put(cursor, 'cursor');
         // Public holidays and the school's working week: not confidential, and needed before unlocking.
         if (calendar) await s.meta.put(calendar, 'calendar');

@@ -1,7 +1,8 @@
 """How the school's records look in a pull: appeals with their history, openings and meetings.
 
 Each change carries the record's current state and its change number. Letter contents, the case work's
-texts and correction reasons go only to readers of letters (``sync.reads_contents``).
+texts and correction reasons go only to readers of letters (``sync.reads_contents``), and to nobody once
+the retention period erased them (``erased``).
 """
 
 from __future__ import annotations
@@ -59,8 +60,11 @@ def appeal_change(
         "due_on": due_on,
         "answered_on": appeal.answered_on,
         "closed_on": appeal.closed_on,
+        "erased": appeal.erased_at is not None,
+        "erased_at": appeal.erased_at,
     }
-    data_key = keys.open_data_key(appeal.data_key, school) if with_contents else None
+    # An erased case has no key left to open: metadata and history only, for every role.
+    data_key = keys.open_data_key(appeal.data_key, school) if with_contents and appeal.erased_at is None else None
     if data_key is not None:
         change["contents"] = journal.open_contents(appeal, school, data_key)
     change["history"] = [history_entry(event, school, data_key) for event in events]

@@ -307,6 +307,9 @@ def _record_appeal(actor: Actor, school: School, mutation: dict[str, Any], today
         and db.session.scalar(select(Appeal.id).where(Appeal.uuid == mutation["appeal_id"])) is not None
     ):
         raise rules.Refusal("appeal_exists", "An appeal with this id is registered already.")
+    if appeal is not None and appeal.erased_at is not None:
+        # The retention period destroyed its key: there is no case left to work on or correct.
+        raise rules.Refusal("appeal_erased", "The contents of this case were erased after its retention period.")
     data_key = keys.open_data_key(appeal.data_key, school) if appeal is not None else None
     state = state_of(appeal, school, data_key) if appeal is not None else None
     new_state = rules.evolve(

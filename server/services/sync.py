@@ -163,7 +163,8 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     oldest = min((appeal.received_on for appeal in appeals), default=None)
     calendar = deadlines.work_calendar(settings, deadlines.calendar_years(today, oldest))
     if with_contents:
-        audit.record_reads(actor, appeals)
+        # An erased case is sent without contents: nothing is decrypted, so nothing is read.
+        audit.record_reads(actor, [appeal for appeal in appeals if appeal.erased_at is None])
     return {
         "changes": [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
         "cursor": page[-1].change_no if page else cursor,

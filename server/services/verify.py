@@ -1,7 +1,10 @@
 """Checks that the journal is what was written: every hash chain, every ciphertext, every projection.
 
 The chain catches an altered, removed or inserted event; opening every ciphertext catches altered
-contents and keys; replaying each appeal's events catches an altered journal row.
+contents and keys; replaying each appeal's events catches an altered journal row. A case the retention
+period erased has no key to open anything with: its chain links are checked as ever, and its row against
+what its events' readable metadata say, with the key destroyed, the row blanked and its audit entry there
+(``server/services/retention.py``). A destroyed key on a case not recorded as erased is a break.
 """
 
 from __future__ import annotations
@@ -19,11 +22,11 @@ from sqlalchemy.orm import joinedload
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, Presentation, Read, School, SerialCounter
+from server.models import Appeal, Erasure, Event, Meeting, Opening, Presentation, Read, School, SerialCounter
 from server.services import audit, journal, keys
 from sync import rules
 from sync.chain import GENESIS, chain_hash
-from sync.events import EventType
+from sync.events import AppealStatus, EventType
 
 
 @dataclass(frozen=True)
@@ -127,14 +130,103 @@ def _appeal_rows(appeal: Appeal, school: School) -> tuple[dict[str, Any], dict[s
     return _stored_row(appeal, school), _expected_row(appeal, school, data_key)
 
 
+# The row's registration metadata and the name a correction gives each in its readable ``fields``.
+_AMENDED_AS = {
+    "received_on": "received_on",
+    "opening_id": "opening_id",
+    "category": "category",
+    "urgent": "urgent",
+    "anonymous": "applicant.anonymous",
+    "applicant_role": "applicant.role",
+}
+
+
+def _erased_rows(appeal: Appeal, school: School) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An erased case's row against its events' readable metadata alone: nothing is left to decrypt. The
+    registration's metadata is compared where no correction changed it (a correction's values are sealed)."""
+    events = list(db.session.scalars(select(Event).where(Event.appeal_id == appeal.id).order_by(Event.position)))
+    if not events:  # a row without its registration: a break, named "the record differs … in events"
+        return {"events": 0}, {"events": "at least the registration"}
+    meta_of: dict[EventType, dict[str, Any]] = {}  # each type's first event: the first answer dates the answer
+    for event in events:
+        meta_of.setdefault(EventType(event.type), event.meta)
+    closed = meta_of.get(EventType.APPEAL_CLOSED)
+    answered = meta_of.get(EventType.APPEAL_ANSWERED)
+    status = (
+        AppealStatus.CLOSED
+        if closed
+        else AppealStatus.NOT_ACCEPTED
+        if EventType.APPEAL_NOT_ACCEPTED in meta_of
+        else "not finished"  # only a finished case may be erased
+    )
+    amended: set[str] = set()
+    for event in events:
+        if event.type == EventType.APPEAL_AMENDED and isinstance(changed := event.meta.get("fields"), list):
+            amended.update(str(name) for name in changed)
+    first = events[0]
+    registration = {column: first.meta.get(column) for column, name in _AMENDED_AS.items() if name not in amended}
+    stored_registration = {column: journal.row_meta(appeal)[column] for column in registration}
+    stored = {
+        "status": appeal.status,
+        "version": appeal.version,
+        "registration": stored_registration,
+        "answered_on": appeal.answered_on,
+        "closed_on": appeal.closed_on,
+        "serial_no": appeal.serial_no,
+        "school_year": appeal.school_year,
+        "registered_at": appeal.registered_at,
+        "registered_by_id": appeal.registered_by_id,
+        "updated_at": appeal.updated_at,
+    }
+    expected = {
+        "status": status,
+        "version": len(events),  # a registration is version 1, and every later event adds one
+        "registration": registration,
+        "answered_on": dt.date.fromisoformat(str(answered["answered_on"])) if answered else None,
+        "closed_on": dt.date.fromisoformat(str(closed["closed_on"])) if closed else None,
+        "serial_no": first.meta.get("serial_no"),
+        "school_year": first.meta.get("school_year"),
+        "registered_at": first.recorded_at,
+        "registered_by_id": first.user_id,
+        "updated_at": events[-1].recorded_at,
+    }
+    return stored, expected
+
+
+def _erasure_problem(appeal: Appeal, erasure: Erasure | None) -> str | None:
+    """What is wrong with a case's erasure state: the key, the row and the audit entry must agree."""
+    key = appeal.data_key
+    if appeal.erased_at is None:
+        if key.key_id == keys.ERASED or not key.wrapped:
+            return "its data key is destroyed, but the case is not recorded as erased"
+        if erasure is not None:
+            return "an erasure is recorded for it, but the case is not erased"
+        return None
+    if key.key_id != keys.ERASED or key.wrapped:
+        return "it is recorded as erased, but its data key still exists"
+    if appeal.contents:
+        return "it is recorded as erased, but its row still holds contents"
+    if erasure is None or erasure.erased_at != appeal.erased_at:
+        return "it is recorded as erased without its audit entry"
+    return None
+
+
 def _appeal_breaks(school: School) -> Iterator[Break]:
     serials: dict[int, list[int]] = {}
+    erasures = {e.appeal_id: e for e in db.session.scalars(select(Erasure).where(Erasure.school_id == school.id))}
     for appeal in db.session.scalars(select(Appeal).where(Appeal.school_id == school.id).order_by(Appeal.id)):
         where = f"appeal {appeal.uuid} (No. {appeal.serial_no}/{appeal.school_year})"
         serials.setdefault(appeal.school_year, []).append(appeal.serial_no)
-        if found := _checked(school, where, partial(_appeal_rows, appeal, school)):
+        if problem := _erasure_problem(appeal, erasures.pop(appeal.id, None)):
+            yield Break(str(school.uuid), where, problem)
+            return
+        rows = _erased_rows if appeal.erased_at is not None else _appeal_rows
+        if found := _checked(school, where, partial(rows, appeal, school)):
             yield found
             return
+    for erasure in erasures.values():
+        yield Break(str(school.uuid), f"erasure {erasure.id}", "it names no case of this school")
+        return
     for year, numbers in sorted(serials.items()):
         counter = db.session.get(SerialCounter, (school.id, year))
         if (

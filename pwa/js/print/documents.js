@@ -253,7 +253,7 @@ const JOURNAL_COLUMNS = [
 
 /** The applicant column: the name and age, or the mark «анонимдүү». */
 function applicantCell(row) {
-  const label = applicantLabel({ anonymous: row.anonymous, contents: { applicant: { full_name: row.full_name } } });
+  const label = applicantLabel({ anonymous: row.anonymous, erased: row.erased, contents: { applicant: { full_name: row.full_name } } });
   return !row.anonymous && present(row.age) ? `${label}, ${row.age}` : label;
 }
 
@@ -322,7 +322,7 @@ function journalTitleSheet(journal, school) {
  * @param {{school_year: number, chain_head: string, printed_at?: string, rows: {serial_no: number,
  *   received_on: string, anonymous: boolean, full_name: string|null, age: number|null, address: string|null,
  *   phone: string|null, summary: string, official: {name: string, position: string}|null,
- *   answered_on: string|null, measures: string[], not_accepted: boolean}[]}} journal
+ *   answered_on: string|null, measures: string[], not_accepted: boolean, erased?: boolean}[]}} journal
  * @param {{name: string}} school
  * @returns {HTMLElement}
  */

@@ -1,8 +1,8 @@
 /**
  * The school's administration (#/admin, #/admin/devices, #/admin/settings; the admin's role): the accounts
  * (create, disable and enable, a new password), the devices (revoke one) and the school's settings (trust
- * phones, the commission and the working group, the working week and the calendar, the cadences, the idle
- * lock, whether the director reads letters). Online only: the server keeps all of it, the tablet nothing.
+ * phones, the commission and the working group, the working week and the calendar, the cadences, the years
+ * a closed case's contents are kept, the idle lock, whether the director reads letters). Online only: the server keeps all of it, the tablet nothing.
  */
 import { h, replaceChildren, uid } from '../dom.js';
 import { LANGUAGES, t, term, formatDate, formatNumber } from '../i18n.js';
@@ -26,6 +26,7 @@ export const NUMBER_SETTINGS = {
   collection_every_days: [1, 60],
   act_every_days: [1, 92],
   idle_lock_minutes: [1, 120],
+  retention_years: [1, 50],
 };
 /** The list settings: their columns (none for a list of dates) and how many rows the server takes. */
 export const LIST_SETTINGS = {
@@ -560,6 +561,7 @@ function settingsForm(app, token, loaded, onSaved) {
       h('div', { class: 'form-grid admin-grid' }, lists.days_off.element, lists.working_days.element)),
     group('admin.group_cadence',
       h('div', { class: 'form-grid admin-grid' }, fields.collection_every_days, fields.act_every_days)),
+    group('admin.group_retention', fields.retention_years),
     group('admin.group_tablets', fields.idle_lock_minutes, reads,
       h('fieldset', { class: 'admin-languages' }, h('legend', null, t('admin.setting_languages')),
         languages.map(([, box]) => box))),

@@ -29,6 +29,7 @@ export function isProvisional(view) {
  */
 export function applicantLabel(view) {
   if (view.anonymous) return t('letter.anonymous_mark');
+  if (view.erased) return t('letter.erased_chip'); // the name went with the contents (retention)
   const name = view.contents?.applicant?.full_name;
   return name && name.trim() ? name : t('letter.no_name');
 }

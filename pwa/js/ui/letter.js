@@ -1,6 +1,8 @@
 /**
  * A letter's page: every journal field, the urgent guidance when it is urgent, and its history of events
- * (registered, corrected with the reason and the changed fields, still waiting to be sent).
+ * (registered, corrected with the reason and the changed fields, still waiting to be sent). A case whose
+ * contents the retention period erased shows its journal row and history only, says so, and offers no
+ * correction and no case work.
  */
 import { h } from '../dom.js';
 import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
@@ -57,6 +59,13 @@ function historyEntry(entry) {
     entry.reason && h('p', { class: 'history-reason' }, h('span', { class: 'muted' }, t('history.reason'), ' '), entry.reason));
 }
 
+/** What happened to an erased case's contents, and what is left of it. */
+function erasedNotice(view) {
+  return h('div', { class: 'form-message form-message-info erased-notice', role: 'note' },
+    h('strong', null, t('letter.erased_title')), ' ',
+    view.erased_at ? t('letter.erased_explained_on', { date: formatDate(view.erased_at) }) : t('letter.erased_explained'));
+}
+
 /**
  * @param {object} app
  * @param {{id: string}} params
@@ -83,15 +92,17 @@ export async function render(app, { id }) {
         h('h1', null, letterTitle(view)),
         h('p', { class: 'chips' },
           h('span', { class: 'chip' }, term('status', view.status || 'registered')),
+          view.erased && h('span', { class: 'chip chip-erased' }, t('letter.erased_chip')),
           view.urgent && h('span', { class: 'chip chip-urgent' }, t('letter.urgent')),
           deadline && deadline !== 'on_time' && h('span', { class: `chip chip-${deadline}` }, t(`deadline.${deadline}`)),
           view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
           view.attention && h('a', { class: 'chip chip-attention', href: '#/attention' }, t('letter.needs_attention')))),
-      // Only the keeper of the journal corrects it (ROLES_ALLOWED in sync/events.py).
-      app.session?.user?.role === 'pedagogue'
+      // Only the keeper of the journal corrects it (ROLES_ALLOWED in sync/events.py); an erased case, nobody.
+      app.session?.user?.role === 'pedagogue' && !view.erased
         && h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
     isProvisional(view) && h('p', { class: 'form-message form-message-info' }, t('letter.provisional_explained')),
-    view.urgent && urgentPanel(app.session?.school),
+    view.erased && erasedNotice(view),
+    view.urgent && !view.erased && urgentPanel(app.session?.school),
     h('div', { class: 'card' },
       h('h2', null, t('letter.section_journal')),
       h('dl', { class: 'details' },
@@ -100,19 +111,25 @@ export async function render(app, { id }) {
         row(t('field.school_year'), view.school_year ? `${view.school_year}–${view.school_year + 1}` : null),
         row(t('field.applicant'), applicantLabel(view), { className: view.anonymous ? 'is-anonymous' : null }),
         row(t('field.applicant_role'), term('role', view.applicant_role)),
-        row(t('field.age'), applicant.age === null || applicant.age === undefined ? null : formatNumber(applicant.age)),
-        row(t('field.grade'), applicant.grade),
-        !view.anonymous && row(t('field.address'), applicant.address),
-        !view.anonymous && row(t('field.phone'), applicant.phone),
+        // An erased case has none of the letter's words left: no empty rows pretending they were never given.
+        !view.erased && [
+          row(t('field.age'), applicant.age === null || applicant.age === undefined ? null : formatNumber(applicant.age)),
+          row(t('field.grade'), applicant.grade),
+          !view.anonymous && row(t('field.address'), applicant.address),
+          !view.anonymous && row(t('field.phone'), applicant.phone),
+        ],
         row(t('field.category'), term('category', view.category)),
-        row(t('field.summary'), view.contents?.summary, { className: 'detail-wide' }),
-        row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text' }),
-        row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code' }),
+        !view.erased && [
+          row(t('field.summary'), view.contents?.summary, { className: 'detail-wide' }),
+          row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text' }),
+          row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code' }),
+        ],
         row(t('field.due_date'), due ? formatDate(due) : null, { empty: t('letter.no_deadline') }),
         row(t('field.answered_on'), view.answered_on ? formatDate(view.answered_on) : null, { empty: t('letter.no_answer_yet') }),
-        row(t('field.measures'), measures.length > 0 ? measures.map((m) => t(`measure.${m.kind}`)).join(', ') : null,
+        view.erased && row(t('case.field_closed_on'), view.closed_on ? formatDate(view.closed_on) : null, { empty: t('letter.erased_chip') }),
+        !view.erased && row(t('field.measures'), measures.length > 0 ? measures.map((m) => t(`measure.${m.kind}`)).join(', ') : null,
           { empty: t('letter.no_measures_yet') }))),
-    caseWorkCard(app, view),
+    !view.erased && caseWorkCard(app, view),
     h('div', { class: 'card' },
       h('h2', null, t('history.title')),
       history.length === 0 ? h('p', { class: 'muted' }, t('history.empty'))

@@ -35,7 +35,9 @@ function journalRows(appeals, year) {
         age: applicant.age ?? null,
         address: applicant.address ?? null,
         phone: applicant.phone ?? null,
-        summary: view.contents?.summary ?? '',
+        // An erased case keeps its line and number in the journal; its words are gone (retention).
+        summary: view.erased ? t('letter.erased_title') : view.contents?.summary ?? '',
+        erased: Boolean(view.erased),
         official: work?.decisions.at(-1)?.official ?? null,
         answered_on: view.answered_on ?? null,
         measures: (work?.measures ?? []).map((m) => m.description),
