@@ -28,11 +28,14 @@ POSTGRES_URL = os.environ.get("DATABASE_URL")
 
 # Argon2 at its cheapest: the tests check that passwords are hashed, not how slowly.
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 64, "ARGON2_PARALLELISM": 1}
+# Fixtures enrol dozens of devices from 127.0.0.1 within seconds; tests/test_throttle.py sets the real figure.
+MANY_LOGINS = {"LOGIN_ADDRESS_LIMIT": "1000 per minute"}
 
 
 def make_app(instance: Path, monkeypatch: pytest.MonkeyPatch, **config: Any) -> Flask:
     monkeypatch.setenv("ISHENIM_INSTANCE", str(instance))
-    return create_app({"TESTING": True, "ISHENIM_KEY_FILE": str(instance / "master.key"), **FAST_HASHING, **config})
+    key_file = str(instance / "master.key")
+    return create_app({"TESTING": True, "ISHENIM_KEY_FILE": key_file, **FAST_HASHING, **MANY_LOGINS, **config})
 
 
 @pytest.fixture(scope="session", autouse=True)

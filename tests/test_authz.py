@@ -48,6 +48,10 @@ def _push_body(device: SyncClient | None) -> dict[str, Any]:
 # call from another school gets the same status but never the first school's data (checked below).
 MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
     "me.me": (Call("GET", "/api/v1/me"), dict.fromkeys(ROLES, 200)),
+    "me.change_password": (
+        Call("POST", "/api/v1/me/password", lambda _: {"current_password": PASSWORD, "new_password": "a new long one"}),
+        dict.fromkeys(ROLES, 204),  # one's own password: every user, whatever the role
+    ),
     "sync.push": (
         Call("POST", "/api/v1/sync/push", _push_body),
         {Role.PEDAGOGUE: 200, Role.COMMISSION: 403, Role.DIRECTOR: 403, Role.ADMIN: 403},
@@ -63,6 +67,10 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
     "reports.monthly": (Call("GET", "/api/v1/reports/monthly?month=2025-03"), dict.fromkeys(ROLES, 200)),
     "audit.reads": (
         Call("GET", "/api/v1/audit/reads"),
+        {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
+    ),
+    "audit.erasures": (
+        Call("GET", "/api/v1/audit/erasures"),
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
     ),
     "district.district_figures": (Call("GET", "/api/v1/district/figures"), dict.fromkeys(ROLES, 403)),
@@ -194,7 +202,9 @@ def test_a_district_viewer_calls_only_the_district_figures(client, factory, scho
     viewer, _ = factory.district(own)
     call, _ = MATRIX[endpoint]
     status, body = _call(client, call, viewer)
-    if endpoint == "district.district_figures":
+    if endpoint == "me.change_password":
+        assert status == 204  # a district's viewer changes their own password like anyone
+    elif endpoint == "district.district_figures":
         assert status == 200 and CANARY.encode() not in body
         figures = json.loads(body)["figures"]
         assert [school["name"] for school in figures["schools"]] == ["School A"]

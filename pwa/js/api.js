@@ -16,16 +16,36 @@ export class NetworkError extends Error {
   }
 }
 
-/** The server answered with a status ≥ 400; `code` is its stable `error` (PROTOCOL.md §3), or null. */
+/**
+ * The server answered with a status ≥ 400; `code` is its stable `error` (PROTOCOL.md §3), or null.
+ * `retryAfter` is the whole seconds of a `Retry-After` header (a 429 `too_many_attempts`), or null.
+ */
 export class HttpError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter = null) {
     const code = typeof body?.error === 'string' ? body.error : null;
     super(`HTTP ${status}${code ? ` ${code}` : ''}`); // never the body's text
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
+}
+
+/**
+ * Seconds to wait from a `Retry-After` header: delta-seconds (what the server sends) or an HTTP date.
+ * @param {string|null|undefined} value
+ * @param {number} [now] milliseconds since the epoch
+ * @returns {number|null} whole seconds, at least 1, or null when absent or unreadable
+ */
+export function retryAfterSeconds(value, now = Date.now()) {
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (!text) return null;
+  if (/^\d+$/.test(text)) return Math.max(1, Number(text));
+  if (!/^[A-Za-z]{3}/.test(text)) return null; // every HTTP-date begins with the day's name
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return null;
+  return Math.max(1, Math.ceil((at - now) / 1000));
 }
 
 /**
@@ -71,7 +91,9 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
       // A proxy's HTML page, or a body cut short: there is no code to branch on.
       if (response.ok) throw new NetworkError('unreadable answer');
     }
-    if (response.status !== expect) throw new HttpError(response.status, payload);
+    if (response.status !== expect) {
+      throw new HttpError(response.status, payload, retryAfterSeconds(response.headers?.get?.('Retry-After')));
+    }
     return payload;
   }
 
@@ -90,6 +112,17 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
     /** @returns {Promise<{user: object, device_id: string, school: object}>} the caller and the school's settings */
     me(token) {
       return call('GET', '/me', { token });
+    },
+
+    /**
+     * The caller's own new password (online only). Every other device of the user must log in again;
+     * this one keeps its token. 403 `wrong_password`, 400 `password_too_short`, 429 `too_many_attempts`.
+     * @param {string} token
+     * @param {{current_password: string, new_password: string}} passwords
+     * @returns {Promise<null>}
+     */
+    changePassword(token, { current_password, new_password }) {
+      return call('POST', '/me/password', { token, body: { current_password, new_password }, expect: 204 });
     },
 
     /**
@@ -225,7 +258,7 @@ function auditQuery(query) {
 
 // The app's client, same origin.
 export const {
-  login, me, push, pull, dashboard, monthlyReport,
+  login, me, changePassword, push, pull, dashboard, monthlyReport,
   adminUsers, createUser, disableUser, enableUser, resetPassword, adminDevices, revokeDevice, adminSettings, patchSettings,
   auditReads, auditCsv,
 } = createApi({ fetch: (...args) => globalThis.fetch(...args) });

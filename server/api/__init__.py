@@ -76,3 +76,7 @@ def init_app(app: Flask) -> None:
 
 
 BEARER: dict[str, Any] = {"security": [{"bearer": []}]}
+# The header of a 429 (server/throttle.py), for the OpenAPI document.
+RETRY_AFTER: dict[str, Any] = {
+    "Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer", "minimum": 1}}
+}

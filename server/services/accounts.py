@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.db import begin_write, db
-from server.errors import ApiError, Unauthorized
+from server.errors import ApiError, Forbidden, Unauthorized
 from server.models import Device, District, School, User, utcnow
 from sync.events import Role
 
@@ -134,7 +134,7 @@ def issue_token(username: str, password: str, device_name: str, device_id: uuid.
     begin_write()
     user = db.session.get_one(User, user_id)
     token = _new_token()
-    expires_at = utcnow() + dt.timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
+    expires_at = utcnow() + token_ttl()
     device = None
     if device_id is not None:
         device = db.session.scalar(select(Device).where(Device.uuid == device_id, Device.user_id == user.id))
@@ -152,6 +152,62 @@ def issue_token(username: str, password: str, device_name: str, device_id: uuid.
         db.session.add(device)
     db.session.flush()
     return IssuedToken(token=token, device=device)
+
+
+def token_ttl() -> dt.timedelta:
+    return dt.timedelta(days=current_app.config["TOKEN_TTL_DAYS"])
+
+
+def slide_due(device: Device) -> bool:
+    """Whether a used device's expiry should move forward now: at most once a day, not at every request.
+
+    With the default 30 days the expiry moves when less than 29 days are left; a short lifetime slides
+    after half of it.
+    """
+    ttl = token_ttl()
+    return device.expires_at < utcnow() + ttl - min(dt.timedelta(days=1), ttl / 2)
+
+
+def slide_expiry(device_id: int) -> None:
+    """Give a device's token a full lifetime from now; a revoked device stays revoked and never slides."""
+    expires_at = utcnow() + token_ttl()
+    db.session.execute(
+        update(Device)
+        .where(Device.id == device_id, Device.revoked_at.is_(None), Device.expires_at < expires_at)
+        .values(expires_at=expires_at)
+    )
+    db.session.flush()
+
+
+def change_password(user_id: int, device_id: int, current_password: str, new_password: str) -> int:
+    """The user's own new password; every other device of theirs must log in again. Returns how many
+    devices were revoked. The caller's device keeps its token: it proved the current password just now.
+
+    Both Argon2 runs happen before the write lock is taken, as at login (``locks_itself``).
+    """
+    user = db.session.get_one(User, user_id)
+    if not _password_matches(user.password_hash, current_password):
+        raise Forbidden("The current password is wrong.", code="wrong_password")
+    new_hash = hash_password(new_password)
+    begin_write()
+    user = db.session.get_one(User, user_id)
+    device = db.session.get_one(Device, device_id)
+    # Disabled or revoked while Argon2 ran: the request is as unauthenticated as the next one would be.
+    if user.disabled_at is not None:
+        raise Unauthorized("This account is disabled.", code="account_disabled")
+    if device.revoked_at is not None:
+        raise Unauthorized("This device was revoked.", code="device_revoked")
+    user.password_hash = new_hash
+    others = list(
+        db.session.scalars(
+            select(Device).where(Device.user_id == user_id, Device.id != device_id, Device.revoked_at.is_(None))
+        )
+    )
+    now = utcnow()
+    for other in others:
+        other.revoked_at = now
+    db.session.flush()
+    return len(others)
 
 
 def authenticate(token: str) -> Actor | DistrictActor:

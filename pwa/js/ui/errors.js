@@ -14,6 +14,7 @@ export const SERVER_ERROR_CODES = [
   'validation_error', 'too_many_requests', 'internal_error',
   // logging in and bearer tokens
   'invalid_credentials', 'account_disabled', 'device_revoked', 'missing_token', 'invalid_token', 'token_expired',
+  'too_many_attempts', 'wrong_password', 'password_too_short',
   'unauthorized', 'forbidden', 'conflict',
   // push: whole request
   'device_mismatch', 'role_not_allowed', 'seq_gap', 'too_many_mutations',
@@ -27,7 +28,7 @@ export const SERVER_ERROR_CODES = [
   'notice_removed_already', 'notice_not_posted', 'date_before_answer', 'date_before_posting', 'not_answered',
   'record_exists', 'opening_not_found', 'acknowledged_already', 'member_listed_twice', 'member_not_confirmed',
   'no_quorum', 'anonymity_after_answer', 'received_after_case_work', 'received_before_opening',
-  'presented_already',
+  'presented_already', 'appeal_erased',
   // pull
   'cursor_ahead',
 ];

@@ -1,9 +1,11 @@
 /**
  * Logging in: the first run enrols this tablet; after a logout it logs in again, keeping the device (and
- * so the numbering of its unsent letters). Needs the network; says so when there is none.
+ * so the numbering of its unsent letters). Needs the network; says so when there is none. After too many
+ * wrong passwords the server answers 429 with `Retry-After`: the screen says how long to wait and keeps
+ * the button disabled, counting down, until then.
  */
 import { h } from '../dom.js';
-import { t } from '../i18n.js';
+import { formatNumber, t } from '../i18n.js';
 import { field, formMessage, markBusy } from './fields.js';
 import { describeError } from './errors.js';
 
@@ -39,6 +41,35 @@ export async function logIn(app, { username, password, device_name, device_id })
     device_name,
     school,
   };
+}
+
+/**
+ * Hold a submit button for `seconds` after a 429: disabled, its label counting down, then given back.
+ * The message says the wait once (a live region re-read every second would drown a screen reader).
+ * @param {HTMLButtonElement} button
+ * @param {HTMLElement} message a formMessage()
+ * @param {number} seconds
+ */
+export function waitOut(button, message, seconds) {
+  const label = button.textContent;
+  let left = Math.max(1, Math.ceil(seconds));
+  message.show(t('login.too_many_attempts', { seconds: formatNumber(left) }));
+  button.disabled = true;
+  button.classList.add('is-waiting');
+  const show = () => { button.textContent = t('login.wait', { seconds: formatNumber(left) }); };
+  show();
+  const timer = setInterval(() => {
+    left -= 1;
+    if (left > 0 && button.isConnected) {
+      show();
+      return;
+    }
+    clearInterval(timer);
+    button.disabled = false;
+    button.classList.remove('is-waiting');
+    button.textContent = label;
+    message.hide();
+  }, 1000);
 }
 
 /**
@@ -93,7 +124,8 @@ export async function render(app) {
       }
     } catch (error) {
       restore();
-      message.show(describeError(error));
+      if (error.status === 429) waitOut(submit, message, error.retryAfter ?? 60);
+      else message.show(describeError(error));
       password.select();
     }
   });

@@ -1,5 +1,6 @@
 /**
- * Settings: language, storage use, the passphrase, lock and logout, and what version is running.
+ * Settings: language, storage use, the passphrase, the account's password, lock and logout, and what
+ * version is running.
  */
 import { h, replaceChildren } from '../dom.js';
 import { LANGUAGES, language, setLanguage, t, term, formatNumber } from '../i18n.js';
@@ -86,6 +87,71 @@ function passphraseSection(app) {
     h('p', { class: 'muted' }, t('settings.passphrase_intro')), form);
 }
 
+// The server's rule for an account's password (server/services/accounts.py).
+const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * The account's password, the one every device logs in with (not this tablet's passphrase). Online only:
+ * changing it logs out the user's other devices at their next request; this tablet stays logged in.
+ */
+function passwordSection(app) {
+  const input = (name, autocomplete) => h('input', { name, type: 'password', autocomplete, required: true, maxlength: 1024 });
+  const current = input('current-password', 'current-password');
+  const next = input('new-password', 'new-password');
+  const repeat = input('repeat-password', 'new-password');
+  next.minLength = MIN_PASSWORD_LENGTH;
+  const currentField = field({ label: t('settings.current_password'), control: current });
+  const nextField = field({ label: t('settings.new_password'), control: next,
+    hint: t('settings.password_hint', { min: formatNumber(MIN_PASSWORD_LENGTH) }) });
+  const repeatField = field({ label: t('settings.repeat_password'), control: repeat });
+  const message = formMessage();
+  const submit = h('button', { type: 'submit', class: 'button button-primary' }, t('settings.change_password'));
+  const form = h('form', { class: 'form', novalidate: true }, message, currentField, nextField, repeatField,
+    h('div', { class: 'button-row' }, submit));
+  // The field to mark and what to say, or null when the form may go to the server.
+  const problem = () => {
+    if (!current.value) return [currentField, t('form.error_required')];
+    if (next.value.length < MIN_PASSWORD_LENGTH) {
+      return [nextField, t('settings.password_hint', { min: formatNumber(MIN_PASSWORD_LENGTH) })];
+    }
+    if (next.value !== repeat.value) return [repeatField, t('settings.password_mismatch')];
+    return null;
+  };
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    message.hide();
+    for (const each of [currentField, nextField, repeatField]) each.setError('');
+    const found = problem();
+    if (found) {
+      found[0].setError(found[1]);
+      return;
+    }
+    if (!navigator.onLine) {
+      message.show(t('settings.password_needs_network'));
+      return;
+    }
+    const restore = markBusy(submit, t('settings.password_busy'));
+    try {
+      await app.api.changePassword(app.session.token, { current_password: current.value, new_password: next.value });
+      form.reset();
+      message.show(t('settings.password_changed'), 'success');
+    } catch (error) {
+      if (error.status === 429) {
+        message.show(t('login.too_many_attempts', { seconds: formatNumber(error.retryAfter ?? 60) }));
+      } else if (error.code === 'wrong_password') {
+        currentField.setError(t('error.wrong_password'));
+        current.select();
+      } else {
+        message.show(describeError(error));
+      }
+    } finally {
+      restore();
+    }
+  });
+  return h('section', { class: 'card' }, h('h2', null, t('settings.password')),
+    h('p', { class: 'muted' }, t('settings.password_intro')), form);
+}
+
 function sessionSection(app) {
   const session = app.session;
   const logout = async () => {
@@ -134,5 +200,6 @@ export function render(app) {
       sessionSection(app),
       storageSection(app),
       passphraseSection(app),
+      passwordSection(app),
       aboutSection(app)));
 }
