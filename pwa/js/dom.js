@@ -5,6 +5,14 @@
 
 /** Properties set as DOM properties rather than attributes (they reflect state, not markup). */
 const PROPERTIES = new Set(['value', 'checked', 'selected', 'disabled', 'indeterminate']);
+/**
+ * Elements whose typed state the browser keeps unless told not to: with autocomplete on, Chromium saves
+ * what a form holds with the tab's history, in the profile's session-restore files (Sessions/) on disk,
+ * unencrypted, where a stolen tablet's disk shows a letter typed into a textarea. So every one is made with
+ * autocomplete off unless its caller names a token (the login's `username`, the passwords); drafts.js
+ * keeps unsaved input in memory instead.
+ */
+const KEEPS_TYPED_STATE = new Set(['form', 'input', 'textarea', 'select']);
 
 /**
  * Create an element.
@@ -16,6 +24,7 @@ const PROPERTIES = new Set(['value', 'checked', 'selected', 'disabled', 'indeter
  */
 export function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
+  if (KEEPS_TYPED_STATE.has(tag) && !attrs?.autocomplete) el.setAttribute('autocomplete', 'off');
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === false || value === null || value === undefined) continue;
     if (name === 'class') {

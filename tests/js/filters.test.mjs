@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import {
-  applyFilters, emptyFilters, fold, isFiltered, journalHash, nextAgenda, nextCommissionDay, parseFilters, searchText,
+  applyFilters, createSearchMemory, emptyFilters, fold, isFiltered, journalHash, MAX_SEARCHES, nextAgenda, nextCommissionDay,
+  parseFilters, searchText,
 } from '../../pwa/js/ui/filters.js';
 
 const MON_TO_FRI = { week: 5, holidays: [], days_off: [], working_days: [], due_in_days: 5 };
@@ -28,23 +29,49 @@ const TODAY = '2026-11-20'; // a Friday
 const context = { calendar: MON_TO_FRI, today: TODAY, agenda: null };
 
 test('the hash query is read strictly: unknown values and malformed dates are dropped', () => {
+  const searches = createSearchMemory();
+  const ref = searches.remember('деньги');
   assert.deepEqual(parseFilters(''), emptyFilters());
   assert.deepEqual(parseFilters(undefined), emptyFilters());
-  assert.deepEqual(parseFilters('?status=answered&category=bullying&deadline=overdue&urgent=1&from=2026-11-01&to=2026-11-30&agenda=next&q=%D0%B4%D0%B5%D0%BD%D1%8C%D0%B3%D0%B8'), {
+  assert.deepEqual(parseFilters(`?status=answered&category=bullying&deadline=overdue&urgent=1&from=2026-11-01&to=2026-11-30&agenda=next&s=${ref}`, searches), {
     q: 'деньги', status: 'answered', category: 'bullying', deadline: 'overdue', urgent: true,
     from: '2026-11-01', to: '2026-11-30', agenda: true,
   });
   assert.deepEqual(parseFilters('status=lost&category=<b>&deadline=on_time&urgent=yes&from=2026-13-45&to=tomorrow&agenda=1'), emptyFilters());
-  assert.equal(parseFilters(`q=${'я'.repeat(500)}`).q.length, 200);
+  assert.equal(parseFilters(`s=${searches.remember('я'.repeat(500))}`, searches).q.length, 200);
+  // Words in an address are never read (an old `q=`), nor a reference this tab does not know (after a reload).
+  assert.equal(parseFilters('q=%D0%B4%D0%B5%D0%BD%D1%8C%D0%B3%D0%B8', searches).q, '');
+  assert.equal(parseFilters(`s=${ref}`, createSearchMemory()).q, '');
+  assert.equal(parseFilters(`s=${ref}`).q, '');
+});
+
+test('the search is in the hash by a random reference only, never its words', () => {
+  const searches = createSearchMemory();
+  const words = 'Айгүл Тестова';
+  const hash = journalHash({ q: words }, searches);
+  assert.match(hash, /^#\/journal\?s=[0-9a-f]{16}$/);
+  for (const form of [words, encodeURIComponent(words), new URLSearchParams({ q: words }).toString().slice(2), 'Айгүл']) {
+    assert.equal(hash.includes(form), false, form);
+  }
+  assert.equal(journalHash({ q: words }, searches), hash); // the same words, the same reference
+  assert.notEqual(journalHash({ q: words }, createSearchMemory()), hash); // another tab draws its own
+  assert.equal(journalHash({ q: words }), '#/journal'); // without a memory the search is left out
+  const small = createSearchMemory({ limit: 2 });
+  const first = small.remember('бир');
+  small.remember('эки');
+  small.remember('үч');
+  assert.equal(small.recall(first), ''); // the oldest is forgotten first
+  assert.equal(MAX_SEARCHES >= 100, true);
 });
 
 test('the hash written back reads as the same filters, in a fixed order, and is bare without filters', () => {
-  assert.equal(journalHash(emptyFilters()), '#/journal');
-  assert.equal(journalHash({ q: '   ' }), '#/journal');
+  const searches = createSearchMemory();
+  assert.equal(journalHash(emptyFilters(), searches), '#/journal');
+  assert.equal(journalHash({ q: '   ' }, searches), '#/journal');
   const filters = { ...emptyFilters(), q: 'Айгүл & 7Б?', status: 'in_progress', urgent: true, from: '2026-11-01', agenda: true };
-  const hash = journalHash(filters);
-  assert.match(hash, /^#\/journal\?agenda=next&status=in_progress&urgent=1&from=2026-11-01&q=/);
-  assert.deepEqual(parseFilters(hash.slice(hash.indexOf('?'))), filters);
+  const hash = journalHash(filters, searches);
+  assert.match(hash, /^#\/journal\?agenda=next&status=in_progress&urgent=1&from=2026-11-01&s=[0-9a-f]{16}$/);
+  assert.deepEqual(parseFilters(hash.slice(hash.indexOf('?')), searches), filters);
   assert.equal(isFiltered(emptyFilters()), false);
   assert.equal(isFiltered({ q: ' ' }), false);
   for (const one of [{ q: 'a' }, { status: 'closed' }, { category: 'other' }, { deadline: 'due_soon' }, { urgent: true },

@@ -1,8 +1,8 @@
 /**
- * The journal's filters, pure: what the hash query (#/journal?status=answered&q=…) asks for, the text a
+ * The journal's filters, pure: what the hash query (#/journal?status=answered&s=…) asks for, the text a
  * letter is searched by, and which letters match. Nothing here touches the DOM, the store or the network:
- * the search runs over the letters already decrypted on this tablet, and what was typed lives in the hash
- * only (memory and the tab's history), never in localStorage, IndexedDB or a request.
+ * the search runs over the letters already decrypted on this tablet, and what was typed lives in the tab's
+ * memory only (`createSearchMemory`), never in the address, localStorage, IndexedDB or a request.
  */
 import { CATEGORIES, addDays } from '../rules.js';
 import { agendaOf } from './meetings.js';
@@ -17,17 +17,48 @@ export const MAX_QUERY = 200;
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** Searches remembered per tab; older ones are forgotten first (a Back that far finds no words). */
+export const MAX_SEARCHES = 500;
+
+/**
+ * What was typed in the search, kept by an opaque reference. The hash carries `s=<random id>`, never the
+ * words: Chromium writes every address a tab visits to its profile on disk (History, the session-restore
+ * files, Favicons, metrics), unencrypted, where a stolen tablet would show a child's name searched for.
+ * The words stay in this map, in the tab's memory: Back and Forward find them again, a reload forgets them.
+ * @param {{randomBytes?: (n: number) => Uint8Array, limit?: number}} [deps]
+ */
+export function createSearchMemory({
+  randomBytes = (n) => crypto.getRandomValues(new Uint8Array(n)), limit = MAX_SEARCHES,
+} = {}) {
+  const byId = new Map();
+  return {
+    /** @returns {string} the reference of `text` (the same one for the same words) */
+    remember(text) {
+      for (const [id, known] of byId) if (known === text) return id;
+      // Random, not counted: after a reload an old step's reference must not name a newer search.
+      const id = [...randomBytes(8)].map((b) => b.toString(16).padStart(2, '0')).join('');
+      byId.set(id, text);
+      if (byId.size > limit) byId.delete(byId.keys().next().value);
+      return id;
+    },
+    /** @returns {string} the words behind a reference, or '' when this tab does not know it */
+    recall: (id) => byId.get(id) ?? '',
+  };
+}
+
 /** @returns {object} filters that let every letter through */
 export function emptyFilters() {
   return { q: '', status: '', category: '', deadline: '', urgent: false, from: '', to: '', agenda: false };
 }
 
 /**
- * The filters a hash query asks for; anything unknown or malformed is dropped, never trusted.
+ * The filters a hash query asks for; anything unknown or malformed is dropped, never trusted. The search
+ * comes from `searches` by its reference; words in the address itself (an old `q=`) are never read.
  * @param {string} [query] the part after "?", with or without the "?"
+ * @param {{recall: (id: string) => string}|null} [searches] this tab's `createSearchMemory()`
  * @returns {{q: string, status: string, category: string, deadline: string, urgent: boolean, from: string, to: string, agenda: boolean}}
  */
-export function parseFilters(query = '') {
+export function parseFilters(query = '', searches = null) {
   const params = new URLSearchParams(String(query ?? '').replace(/^\?/, ''));
   const pick = (name, allowed) => (allowed.includes(params.get(name)) ? params.get(name) : '');
   const date = (name) => {
@@ -35,7 +66,7 @@ export function parseFilters(query = '') {
     return ISO_DATE.test(value) && !Number.isNaN(Date.parse(`${value}T00:00:00Z`)) ? value : '';
   };
   return {
-    q: [...(params.get('q') ?? '')].slice(0, MAX_QUERY).join(''),
+    q: [...(searches?.recall(params.get('s') ?? '') ?? '')].slice(0, MAX_QUERY).join(''),
     status: pick('status', STATUS_FILTERS),
     category: pick('category', CATEGORIES),
     deadline: pick('deadline', DEADLINE_FILTERS),
@@ -47,11 +78,13 @@ export function parseFilters(query = '') {
 }
 
 /**
- * The hash of the journal showing these filters, in a fixed order; `#/journal` when none is set.
+ * The hash of the journal showing these filters, in a fixed order; `#/journal` when none is set. The
+ * search is written as its reference in `searches`, and left out without one.
  * @param {object} filters
+ * @param {{remember: (text: string) => string}|null} [searches] this tab's `createSearchMemory()`
  * @returns {string}
  */
-export function journalHash(filters) {
+export function journalHash(filters, searches = null) {
   const f = { ...emptyFilters(), ...filters };
   const params = new URLSearchParams();
   if (f.agenda) params.set('agenda', 'next');
@@ -61,7 +94,7 @@ export function journalHash(filters) {
   if (f.urgent) params.set('urgent', '1');
   if (f.from) params.set('from', f.from);
   if (f.to) params.set('to', f.to);
-  if (f.q.trim()) params.set('q', f.q);
+  if (f.q.trim() && searches) params.set('s', searches.remember(f.q));
   const query = params.toString();
   return query ? `#/journal?${query}` : '#/journal';
 }

@@ -2,8 +2,9 @@
  * The journal: one row per letter, the paper journal's columns first (number, date received, applicant),
  * then category, status and the due date of the answer; above it the filters the pedagogue and the
  * commission find letters with (ui/filters.js). The filters live in the hash query
- * (#/journal?status=answered&q=…), so Back returns to the previous ones; the search runs over the letters
- * decrypted on this tablet, and what was typed is kept nowhere else.
+ * (#/journal?status=answered&s=…), so Back returns to the previous ones; the search runs over the letters
+ * decrypted on this tablet, and what was typed is kept in this tab's memory only: the hash names it by a
+ * random reference (`createSearchMemory`), since the browser writes addresses to disk.
  */
 import { h, replaceChildren } from '../dom.js';
 import { t, term, formatDate, formatNumber } from '../i18n.js';
@@ -11,11 +12,15 @@ import { CATEGORIES } from '../rules.js';
 import { cadenceAlerts } from './openings.js';
 import { reportReminder } from './reminders.js';
 import { field, select, toggle } from './fields.js';
-import { applyFilters, DEADLINE_FILTERS, isFiltered, journalHash, MAX_QUERY, nextAgenda, parseFilters, STATUS_FILTERS } from './filters.js';
+import {
+  applyFilters, createSearchMemory, DEADLINE_FILTERS, isFiltered, journalHash, MAX_QUERY, nextAgenda, parseFilters, STATUS_FILTERS,
+} from './filters.js';
 import { applicantLabel, deadlineState, dueDateText, isProvisional, letterMark, shortDate, todayISO } from './format.js';
 
 /** The journal's hash as last shown (filters included), for the way back from a letter; memory only. */
 let lastHash = '#/journal';
+/** The words searched in this tab, behind the references the hash carries. */
+const searches = createSearchMemory();
 
 /** @returns {string} the journal with the filters it last showed, e.g. '#/journal?status=answered' */
 export function journalLink() {
@@ -25,6 +30,7 @@ export function journalLink() {
 function statusCell(view) {
   return h('span', { class: 'cell-status' },
     h('span', { class: 'chip' }, term('status', view.status || 'registered')),
+    view.erased && h('span', { class: 'chip chip-erased' }, t('letter.erased_chip')),
     view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
     view.attention && h('span', { class: 'chip chip-attention' }, t('letter.needs_attention')));
 }
@@ -142,7 +148,7 @@ export async function render(app, { query = '' } = {}) {
   const alerts = role === 'pedagogue' || role === 'director' ? cadenceAlerts(openings, app.session?.school, today) : [];
   const reminder = await reportReminder(app, today); // the monthly information, due by the 5th
 
-  let filters = parseFilters(query);
+  let filters = parseFilters(query, searches);
   // A director's tablet may hold no letter's words: nothing to search there.
   const searchable = views.some((view) => view.contents);
   if (!searchable) filters.q = '';
@@ -167,11 +173,11 @@ export async function render(app, { query = '' } = {}) {
   // fire one, and the router renders the journal of the step it returns to.
   const onChange = (next, { push }) => {
     filters = next;
-    lastHash = journalHash(filters);
+    lastHash = journalHash(filters, searches);
     if (lastHash !== location.hash) history[push ? 'pushState' : 'replaceState'](history.state, '', lastHash);
     show();
   };
-  lastHash = journalHash(filters);
+  lastHash = journalHash(filters, searches);
 
   let bar = null;
   if (views.length > 0) {
