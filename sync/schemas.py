@@ -204,10 +204,20 @@ def _one_of(values: tuple[str, ...]) -> fields.String:
 
 
 class WireMoment(fields.AwareDateTime):
-    """A moment in ISO 8601 with its offset (``2025-03-14T08:05:00+06:00``); a naive time is refused."""
+    """A moment in ISO 8601 with its offset (``2025-03-14T08:05:00+06:00``); a naive time is refused, and so is
+    one that has no UTC equivalent (0001-01-01T00:00+06:00), since moments are stored in UTC."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)
+        self.error_messages.setdefault("out_of_range", "Out of range.")
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dt.datetime:
+        moment: dt.datetime = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(dt.UTC)
+        except OverflowError as exc:
+            raise self.make_error("out_of_range") from exc
+        return moment
 
 
 class PersonSchema(Schema):
@@ -449,6 +459,9 @@ class SchoolSettingsSchema(Schema):
     working_group = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
     collection_every_days = _int(1, 60, load_default=7)
     act_every_days = _int(1, 92, load_default=31)
+    # Years a case's contents are kept after it was closed (or not accepted); then ``purge-expired`` erases
+    # them, keeping the numbered row and the figures.
+    retention_years = _int(1, 50, load_default=5)
     # The languages the school's tablets offer (Kyrgyz first); the papers print in Kyrgyz or Russian.
     languages = fields.List(
         fields.String(validate=validate.OneOf(LANGUAGES)),
@@ -521,6 +534,9 @@ class AppealChangeSchema(Schema):
     due_on = WireDate(allow_none=True, required=True)
     answered_on = WireDate(allow_none=True, required=True)
     closed_on = WireDate(allow_none=True, required=True)
+    # An erased case (retention) carries no contents for anyone, and its history no correction reasons.
+    erased = fields.Boolean(required=True)
+    erased_at = fields.DateTime(allow_none=True, required=True)
     contents = fields.Nested(AppealContentsSchema)
     history = fields.List(fields.Nested(HistoryEntrySchema), required=True)
 
@@ -625,3 +641,15 @@ class ErrorSchema(Schema):
     error = fields.String(required=True)
     message = fields.String(required=True)
     field_errors = fields.Dict(required=True, data_key="fields")
+
+
+class SeqGapErrorSchema(ErrorSchema):
+    """409 ``seq_gap``: the error carries where the device resumes from, so it is a schema of its own."""
+
+    last_seq = fields.Integer(required=True)
+
+
+class CursorAheadErrorSchema(ErrorSchema):
+    """409 ``cursor_ahead``: the server's own cursor, from which the device pulls again."""
+
+    cursor = fields.Integer(required=True)

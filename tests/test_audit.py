@@ -84,6 +84,25 @@ def test_entries_are_filtered_by_user_and_period_and_exported_as_csv(app: Flask,
     assert sorted(row[4] for row in rows[1:]) == ["1", "1", "2", "2"]
 
 
+def test_a_period_out_to_the_ends_of_the_calendar_is_answered(app: Flask, client, factory: Factory) -> None:
+    """The first and last days a date can name once overflowed turning into moments (500s found by fuzzing)."""
+    school = factory.school()
+    pedagogue = factory.device(Role.PEDAGOGUE, school)
+    factory.register(pedagogue, count=2)
+    pedagogue.pull_all()
+    admin = factory.device(Role.ADMIN, school)
+    for query, count in [
+        ("?from=0001-01-01", 2),
+        ("?to=9999-12-31", 2),
+        ("?from=0001-01-01&to=9999-12-31", 2),
+        ("?from=9999-12-31", 0),
+        ("?to=0001-01-01", 0),
+    ]:
+        status, body = reads(client, admin, query)
+        assert (status, len(body["reads"])) == (200, count), query
+    assert reads(client, admin, "?from=0001-01-01&to=9999-12-31&format=csv")[0] == 200
+
+
 def test_verify_names_an_altered_or_missing_read(app: Flask, factory: Factory, runner: FlaskCliRunner) -> None:
     school = factory.school()
     device = factory.device(Role.PEDAGOGUE, school)

@@ -176,3 +176,13 @@ def test_the_endpoints_serve_the_figures_to_their_roles(app, factory, school, cl
     other = factory.device(Role.DIRECTOR)  # another school: its own, empty figures
     response = client.get("/api/v1/reports/monthly?month=2025-03", headers={"Authorization": f"Bearer {other.token}"})
     assert response.get_json()["figures"]["received"] == 0
+
+
+def test_the_last_month_a_date_can_name_is_reported(factory, school, client):
+    """December 9999 once overflowed looking for the month after it (a 500 found by fuzzing)."""
+    director = factory.device(Role.DIRECTOR, school)
+    headers = {"Authorization": f"Bearer {director.token}"}
+    response = client.get("/api/v1/reports/monthly?month=9999-12", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    shown = response.get_json()["figures"]
+    assert (shown["from"], shown["to"], shown["complete"], shown["received"]) == ("9999-12-01", "9999-12-31", False, 0)

@@ -547,6 +547,25 @@ BAD_BODIES: list[Any] = [
     ),
     pytest.param(lambda d: {"mutations": [mutation(2)]}, 422, "validation_error", "device_id", id="device-id-missing"),
     pytest.param(
+        # A moment before UTC's year 1 begins: it once reached the database and answered 500 (found by fuzzing).
+        _with(
+            {
+                "type": "opening.recorded",
+                "appeal_id": None,
+                "data": {
+                    "opened_at": "0001-01-01T00:00:00+06:00",
+                    "members": [{"name": "А. Ж.", "position": "мугалим"}],
+                    "letters_count": 1,
+                    "seal": "intact",
+                },
+            }
+        ),
+        422,
+        "validation_error",
+        "opened_at",
+        id="moment-with-no-utc",
+    ),
+    pytest.param(
         lambda d: _body(d, *(mutation(i + 2) for i in range(201))), 413, "too_many_mutations", None, id="201-mutations"
     ),
     pytest.param(_big_body, 413, "payload_too_large", None, id="over-1-MiB"),

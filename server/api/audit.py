@@ -1,4 +1,5 @@
-"""``/api/v1/audit/reads``: who read which letter (by its number) and when, for the admin and the director."""
+"""``/api/v1/audit/…`` for the admin and the director: who read which letter (by its number) and when, and
+which cases the retention period erased (by number), when and by whom."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from server.api import BEARER, require_role
-from server.services import audit
+from server.services import audit, retention
 from sync.events import Role
-from sync.schemas import WireDate, WireUUID
+from sync.schemas import ErrorSchema, WireDate, WireUUID
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The audit trail of reads.")
 
@@ -50,16 +51,48 @@ class ReadsSchema(Schema):
     reads = fields.List(fields.Nested(ReadEntrySchema), required=True)
 
 
+# With ?format=csv the same 200 is a CSV file: the same columns, a header row first.
+CSV_ANSWER = {200: {"content": {"text/csv": {"schema": {"type": "string", "description": ",".join(CSV_COLUMNS)}}}}}
+
+
 @blp.route("/reads", methods=["GET"])
-@blp.doc(**BEARER)
+@blp.doc(**BEARER, responses=CSV_ANSWER)
 @blp.arguments(ReadsQuerySchema, location="query")
 @blp.response(200, ReadsSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="No valid token.")
+@blp.alt_response(403, schema=ErrorSchema, description="Only the admin and the director read the audit.")
 def reads(query: dict[str, Any]) -> Any:
     actor = require_role(*AUDIT_ROLES)
     found = audit.entries(actor.school, query["user"], query["since"], query["until"])
     if query["format"] == "csv":
         return _csv(found)
     return {"reads": found}
+
+
+class ErasureEntrySchema(Schema):
+    erased_at = fields.DateTime(required=True)
+    school_year = fields.Integer(required=True)
+    serial_no = fields.Integer(required=True)
+    reason = fields.String(required=True, metadata={"description": "Always 'retention' for now."})
+    operator = fields.String(required=True, metadata={"description": "Who ran it: 'cli:<OS user>'."})
+    run = fields.UUID(required=True, metadata={"description": "The purge-expired run; its entries share it."})
+    ended_on = WireDate(required=True, metadata={"description": "The day the case was closed or refused."})
+    retention_years = fields.Integer(required=True)
+
+
+class ErasuresSchema(Schema):
+    erasures = fields.List(fields.Nested(ErasureEntrySchema), required=True)
+
+
+@blp.route("/erasures", methods=["GET"])
+@blp.doc(**BEARER)
+@blp.response(200, ErasuresSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="No valid token.")
+@blp.alt_response(403, schema=ErrorSchema, description="Only the admin and the director read the audit.")
+def erasures() -> Any:
+    """The cases whose contents the retention period erased, newest first: numbers and dates, never content."""
+    actor = require_role(*AUDIT_ROLES)
+    return {"erasures": retention.entries(actor.school)}
 
 
 def _csv(found: list[dict[str, Any]]) -> Response:

@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from server.api import BEARER, current_district_actor
-from server.api.reports import plain
+from server.api.reports import SchoolCountsSchema, TotalCountsSchema
 from server.services import figures
 from sync.rules import school_year
-from sync.schemas import WireDate
+from sync.schemas import ErrorSchema, WireDate
 
 blp = Blueprint("district", __name__, url_prefix="/api/v1/district", description="A district's aggregate figures.")
 
@@ -27,18 +27,30 @@ class PeriodQuerySchema(Schema):
             raise ValidationError({"to": ["The period ends before it begins."]})
 
 
+FiguresOfSchoolsSchema = Schema.from_dict(
+    {
+        "from": fields.Date(required=True),
+        "to": fields.Date(required=True),
+        "schools": fields.List(fields.Nested(SchoolCountsSchema), required=True),
+        "total": fields.Nested(TotalCountsSchema, required=True),
+    },
+    name="FiguresOfSchools",
+)
+
+
 class DistrictFiguresSchema(Schema):
-    figures = fields.Dict(required=True, metadata={"description": "{from, to, schools: [{id, name, …counts}], total}"})
+    figures = fields.Nested(FiguresOfSchoolsSchema, required=True, metadata={"description": 'Counts 1 and 2: "<3".'})
 
 
 @blp.route("/figures", methods=["GET"])
 @blp.doc(**BEARER)
 @blp.arguments(PeriodQuerySchema, location="query")
 @blp.response(200, DistrictFiguresSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="No valid token.")
+@blp.alt_response(403, schema=ErrorSchema, description="Not a district's viewer.")
 def district_figures(query: dict[str, Any]) -> dict[str, Any]:
     actor = current_district_actor()
     today = dt.datetime.now(dt.UTC).date()
     start = query["since"] or dt.date(school_year(today), 9, 1)
     end = query["until"] or today
-    shown: dict[str, Any] = plain(figures.district_figures(actor.district.id, start, end))
-    return {"figures": shown}
+    return {"figures": figures.district_figures(actor.district.id, start, end)}

@@ -56,6 +56,16 @@ def record_reads(actor: Actor, appeals: list[Appeal]) -> None:
     db.session.flush()
 
 
+# The days whose start, and the start of the day after, every time zone can turn into a UTC moment (as the
+# database compares them). A period given beyond them selects the same reads: there are none out there.
+FIRST_DAY = dt.date.min + dt.timedelta(days=1)
+LAST_DAY = dt.date.max - dt.timedelta(days=2)
+
+
+def _in_range(day: dt.date) -> dt.date:
+    return min(max(day, FIRST_DAY), LAST_DAY)
+
+
 def entries(
     school: School, user: UUID | None = None, start: dt.date | None = None, end: dt.date | None = None
 ) -> list[dict[str, Any]]:
@@ -71,9 +81,10 @@ def entries(
         query = query.where(Read.user.has(User.uuid == user))
     zone = journal.school_zone(school)
     if start is not None:
-        query = query.where(Read.read_at >= dt.datetime.combine(start, dt.time.min, zone))
+        query = query.where(Read.read_at >= dt.datetime.combine(_in_range(start), dt.time.min, zone))
     if end is not None:
-        query = query.where(Read.read_at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, zone))
+        following = _in_range(end) + dt.timedelta(days=1)
+        query = query.where(Read.read_at < dt.datetime.combine(following, dt.time.min, zone))
     return [
         {
             "read_at": read.read_at,

@@ -8,6 +8,7 @@ hides small counts (1 or 2 shown as ``"<3"``), so that no child can be singled o
 from __future__ import annotations
 
 import datetime as dt
+from calendar import monthrange
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -127,8 +128,8 @@ def _month_start(day: dt.date) -> dt.date:
 
 
 def _month_end(first: dt.date) -> dt.date:
-    following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-    return following - dt.timedelta(days=1)
+    # Not "the day before the next month's first": December 9999 has no next month.
+    return first.replace(day=monthrange(first.year, first.month)[1])
 
 
 def _months_back(first: dt.date, count: int) -> dt.date:
