@@ -5,19 +5,25 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import select
 
+from server import crypto
 from server.db import begin_write, db
 from server.errors import ApiError
 from server.models import District, School
-from server.services import accounts, demo, schools, verify
+from server.services import accounts, backup, demo, keys, retention, rotation, schools, verify
 from sync.events import Role
 from sync.schemas import SchoolSettingsSchema
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 @click.command("create-school")
@@ -179,7 +185,205 @@ def school_settings(school_id: str, assignments: tuple[str, ...]) -> None:
     click.echo(json.dumps(SchoolSettingsSchema().dump(settings), ensure_ascii=False, indent=2, sort_keys=True))
 
 
+@click.command("purge-expired")
+@with_appcontext
+@click.option("--school", "school_id", help="Only this school (its id); every school by default.")
+@click.option("--dry-run", is_flag=True, help="Only list the cases that would be erased; change nothing.")
+def purge_expired(school_id: str | None, dry_run: bool) -> None:
+    """Erase the contents of cases closed (or not accepted) longer ago than the school's retention_years.
+
+    Each case's data key is destroyed, so its contents can never be opened again; its numbered row, dates
+    and figures stay, and an audit entry records the erasure. Cases are named by number, never content.
+    """
+    operator, run = retention.cli_operator(), uuid.uuid4()
+    targets = [_school(school_id)] if school_id else list(db.session.scalars(select(School).order_by(School.id)))
+    total = 0
+    for school_pk, name, school_uuid in [(school.id, school.name, school.uuid) for school in targets]:
+        if not dry_run:
+            begin_write()  # a transaction per school: a failure keeps what the schools before it erased
+        school = db.session.get(School, school_pk)
+        assert school is not None
+        found = retention.expired(school) if dry_run else retention.purge(school, operator, run)
+        numbers = [item.number for item in found]
+        if dry_run:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        total += len(numbers)
+        listed = f": {', '.join(numbers)}" if numbers else ""
+        click.echo(f"School {name!r} ({school_uuid}): {len(numbers)} {'would be ' if dry_run else ''}erased{listed}.")
+    if dry_run:
+        click.echo(f"Dry run: {total} case(s) would be erased; nothing was changed.")
+        return
+    click.echo(f"Erased the contents of {total} case(s); run {run}.")
+    if total and (result := retention.checkpoint()) is not None and result[0]:
+        click.echo("The SQLite WAL is still in use; the next checkpoint empties it of the erased pages.", err=True)
+
+
+class Progress:
+    """How far a long operation is: a progress bar on a terminal, otherwise a plain line at every tenth of the
+    way (or every 64 MiB when the end is not known), which reads well in a log or a cron mail."""
+
+    def __init__(self, units: dict[str, str] | None = None, file: TextIO | None = None) -> None:
+        self.units = units or {}
+        self.file = file or sys.stdout
+        self.tty = self.file.isatty()
+        self.phase: str | None = None
+        self.bar: ProgressBar[int] | None = None
+        self.done = self.shown = 0
+
+    def __call__(self, phase: str, done: int, total: int | None) -> None:
+        if phase != self.phase:
+            self.close()
+            self.phase, self.done, self.shown = phase, 0, -1
+            if self.tty and total:
+                self.bar = click.progressbar(length=total, label=phase, file=self.file, show_pos=True)
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        else:
+            step = done * 10 // total if total else done // (64 << 20)
+            if step > self.shown or done == total:
+                self.shown = step
+                shown = f"{phase}: {self._amount(done)}" + (f" of {self._amount(total)}" if total else "")
+                click.echo(shown, file=self.file)
+        self.done = done
+
+    def _amount(self, value: int) -> str:
+        unit = self.units.get(self.phase or "")
+        return f"{value} {unit}" if unit else f"{value / (1 << 20):.1f} MiB"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.render_finish()
+            self.bar = None
+
+
+@click.command("backup-key")
+@with_appcontext
+@click.option(
+    "--out",
+    "private_out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the private key, for the key custodian (not on this server for long).",
+)
+@click.option("--replace", is_flag=True, help="Replace the backup public key the instance has.")
+def backup_key(private_out: Path, replace: bool) -> None:
+    """Make the backup key pair: the private half to --out (0600) for the custodian, the public half here."""
+    try:
+        public = backup.make_key_pair(private_out, replace)
+    except (backup.BackupError, crypto.CryptoError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Backup key {public.key_id}: the public half is in the instance; backups are sealed for it.")
+    click.echo(f"The private half is in {private_out}. Give it to the key custodian and delete it here: it is")
+    click.echo("needed to restore, and on this server it would open every backup to whoever takes the server.")
+
+
+@click.command("backup")
+@with_appcontext
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The backup file.")
+def backup_command(out: Path) -> None:
+    """Snapshot the database while the app runs, sealed for the backup key (not the master key)."""
+    progress = Progress({"snapshot": "pages"})
+    try:
+        manifest, public = backup.take(out, progress)
+    except (backup.BackupError, crypto.CryptoError) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+    click.echo(
+        f"Backed up {manifest.rows} rows of {len(manifest.tables)} tables ({manifest.kind}) to {out}, "
+        f"sealed for backup key {public.key_id}. The master key is not in it: keep its own backup."
+    )
+
+
+@click.command("restore")
+@with_appcontext
+@click.option(
+    "--in",
+    "source",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup file.",
+)
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The backup key's private half, from the key custodian.",
+)
+def restore_command(source: Path, key_file: Path) -> None:
+    """Restore a backup into this instance, which must be empty and hold the backup's master key."""
+    progress = Progress()
+    try:
+        manifest = backup.restore(source, crypto.load_backup_private_key(key_file), progress)
+    except (backup.BackupError, crypto.CryptoError) as error:
+        raise click.ClickException(f"Not restored: {error}") from None
+    finally:
+        progress.close()
+    click.echo(
+        f"Restored {manifest.rows} rows of {len(manifest.tables)} tables, taken {manifest.taken_at}; the master "
+        "key opens every data key. Run `flask --app wsgi db upgrade` and `flask --app wsgi verify` next."
+    )
+
+
+@click.command("rotate-key")
+@with_appcontext
+@click.option(
+    "--batch-size",
+    default=rotation.BATCH_ROWS,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Data keys re-wrapped per transaction.",
+)
+@click.option("--finish", is_flag=True, help="Once every data key is re-wrapped: retire the old master key.")
+def rotate_key(batch_size: int, finish: bool) -> None:
+    """Make a new master key and re-wrap every data key under it, in batches; run again to resume."""
+    try:
+        if finish:
+            _finish_rotation()
+            return
+        new = rotation.start()
+        total = rotation.state(new).remaining
+        click.echo(f"Rotating to master key {new.key_id}: {total} data key(s) to re-wrap.")
+        progress, done = Progress({"re-wrapping": "data keys"}), 0
+        try:
+            while True:
+                begin_write()
+                count = rotation.rewrap_batch(new, batch_size)
+                db.session.commit()  # each batch its own transaction: an interruption keeps it
+                if not count:
+                    break
+                done += count
+                progress("re-wrapping", done, max(total, done))
+        finally:
+            progress.close()
+    except (rotation.RotationError, crypto.CryptoError) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Every data key is under master key {new.key_id} ({done} re-wrapped now).")
+    click.echo(f"Put {keys.next_key_file(current_app)} into key custody, then run `rotate-key --finish`.")
+
+
+def _finish_rotation() -> None:
+    if not keys.next_key_file(current_app).exists():
+        raise rotation.RotationError("No rotation is in progress: there is no new key to finish with.")
+    new = rotation.start()
+    old = crypto.load_master_key(keys.key_file(current_app)).key_id
+    rotation.settle(new)
+    begin_write()
+    rotation.lock_data_keys()
+    rotation.finish(new)
+    db.session.commit()
+    click.echo(f"Master key {new.key_id} is now the only one, at {keys.key_file(current_app)}.")
+    click.echo(f"The old key {old} is no longer on this server. The custodian keeps it offline for as long")
+    click.echo("as backups taken before this rotation are kept: restoring one of those needs it.")
+
+
 def init_app(app: Flask) -> None:
     commands = (create_school, create_user, create_district, link_school, revoke_device, verify_command, seed_demo)
     for command in (*commands, school_settings):
+        app.cli.add_command(command)
+    app.cli.add_command(purge_expired)
+    for command in (backup_key, backup_command, restore_command, rotate_key):
         app.cli.add_command(command)
