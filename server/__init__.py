@@ -25,7 +25,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Owner-only: the instance holds the database and, by default, the master key.
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
 
-    from server import cli, db, errors, headers, pwa, throttle, tokens
+    from server import cli, compression, db, errors, headers, pwa, throttle, tokens
     from server.api import init_app as init_api
     from server.services import keys
 
@@ -37,6 +37,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
+    compression.init_app(app)
     init_api(app)
     throttle.init_app(app)
     tokens.init_app(app)

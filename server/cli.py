@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -18,7 +20,7 @@ from server import crypto
 from server.db import begin_write, db
 from server.errors import ApiError
 from server.models import District, School
-from server.services import accounts, backup, demo, keys, retention, rotation, schools, verify
+from server.services import accounts, backup, demo, deploy_check, keys, retention, rotation, schools, verify
 from sync.events import Role
 from sync.schemas import SchoolSettingsSchema
 
@@ -380,6 +382,77 @@ def _finish_rotation() -> None:
     click.echo("as backups taken before this rotation are kept: restoring one of those needs it.")
 
 
+@click.command("check-deploy")
+@with_appcontext
+@click.option("--url", help="The https:// address users open (default: ISHENIM_PUBLIC_URL).")
+@click.option(
+    "--backup-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder the nightly backup writes to (default: ISHENIM_BACKUP_DIR).",
+)
+@click.option(
+    "--backup-max-age-days",
+    default=deploy_check.DEFAULT_BACKUP_MAX_AGE_DAYS,
+    show_default=True,
+    type=click.IntRange(1, 365),
+    help="A backup older than this is missing.",
+)
+@click.option(
+    "--workers",
+    default=lambda: int(os.environ.get("WEB_CONCURRENCY", "1")),
+    type=click.IntRange(1, 1024),
+    help="gunicorn's worker processes  [default: WEB_CONCURRENCY or 1]",
+)
+@click.option("--bind", help="gunicorn's --bind (e.g. 127.0.0.1:8000 or unix:/run/ishenim.sock).")
+@click.option(
+    "--mounts",
+    "mounts_file",
+    default="/proc/mounts",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The mount table to read.",
+)
+def check_deploy(
+    url: str | None,
+    backup_dir: Path | None,
+    backup_max_age_days: int,
+    workers: int,
+    bind: str | None,
+    mounts_file: Path,
+) -> None:
+    """Report what this configuration gets wrong, one line each; exit 1 on any error.
+
+    Run it as the service's user with the service's environment (docs/DEPLOY.md).
+    """
+    config = current_app.config
+    backup_text = bool(config.get("ISHENIM_BACKUP_PUBLIC_KEY"))
+    chosen_backups = backup_dir or config.get("BACKUP_DIR")
+    snap = deploy_check.Snapshot(
+        debug=current_app.debug or os.environ.get("FLASK_DEBUG", "").lower() in ("1", "true", "yes"),
+        public_url=url or config.get("PUBLIC_URL"),
+        database_uri=config["SQLALCHEMY_DATABASE_URI"],
+        instance_path=Path(current_app.instance_path),
+        key_file=None if config.get("ISHENIM_MASTER_KEY") else keys.key_file(current_app),
+        backup_public_key=None if backup_text else Path(config["ISHENIM_BACKUP_PUBLIC_KEY_FILE"]),
+        backup_public_key_text=backup_text,
+        backup_dir=Path(chosen_backups) if chosen_backups else None,
+        backup_max_age_days=backup_max_age_days,
+        ratelimit_storage_uri=config["RATELIMIT_STORAGE_URI"],
+        trusted_proxies=config["TRUSTED_PROXIES"],
+        workers=workers,
+        bind=bind,
+        mounts=mounts_file.read_text() if mounts_file.exists() else "",
+        redis_installed=importlib.util.find_spec("redis") is not None,
+    )
+    findings = deploy_check.run(snap)
+    for finding in findings:
+        click.echo(finding.line())
+    errors = sum(finding.severity == deploy_check.Severity.ERROR for finding in findings)
+    click.echo(f"{errors} error(s), {len(findings) - errors} warning(s).")
+    if errors:
+        sys.exit(1)
+
+
 def init_app(app: Flask) -> None:
     commands = (create_school, create_user, create_district, link_school, revoke_device, verify_command, seed_demo)
     for command in (*commands, school_settings):
@@ -387,3 +460,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(purge_expired)
     for command in (backup_key, backup_command, restore_command, rotate_key):
         app.cli.add_command(command)
+    app.cli.add_command(check_deploy)

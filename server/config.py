@@ -45,6 +45,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STRATEGY": os.environ.get("ISHENIM_RATELIMIT_STRATEGY", "moving-window"),
         # How many reverse proxies in front to believe about the client's address and scheme (0: none).
         "TRUSTED_PROXIES": int(os.environ.get("ISHENIM_TRUSTED_PROXIES", "0")),
+        # For check-deploy (server/services/deploy_check.py): the https:// address users open, and the folder
+        # the nightly backup writes to.
+        "PUBLIC_URL": os.environ.get("ISHENIM_PUBLIC_URL"),
+        "BACKUP_DIR": os.environ.get("ISHENIM_BACKUP_DIR"),
         # Argon2id as argon2-cffi recommends (RFC 9106 low-memory profile); tests lower the cost.
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_KIB": 64 * 1024,
