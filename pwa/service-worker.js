@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.9';
+const VERSION = '2026-11-22.10';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
