@@ -16,6 +16,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from server.db import begin_write, db
 from server.errors import ApiError, Forbidden, Unauthorized
@@ -212,7 +213,9 @@ def change_password(user_id: int, device_id: int, current_password: str, new_pas
 
 def authenticate(token: str) -> Actor | DistrictActor:
     """The actor behind a bearer token, or 401 when it is unknown, expired, revoked or its user disabled."""
-    device = db.session.scalar(select(Device).where(Device.token_hash == token_digest(token)))
+    # Every request starts here: the device, its user and its school in one query rather than three.
+    query = select(Device).where(Device.token_hash == token_digest(token))
+    device = db.session.scalar(query.options(joinedload(Device.user), joinedload(Device.school)))
     if device is None:
         raise Unauthorized("Log in again.", code="invalid_token")
     if device.revoked_at is not None:

@@ -128,6 +128,11 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     A page that carries letter contents is also an entry per letter in the audit trail of reads, written in
     the same transaction: the pull then writes, so it takes the write lock before it reads anything.
     """
+    if cursor == actor.school.last_change_no:
+        # Nothing new, the commonest pull by far (every device polls): answered from the snapshot the token
+        # check read, before taking the write lock, querying four tables for nothing or building the page's
+        # calendar. A change committed meanwhile comes with the next pull, as it would a moment later.
+        return _page(actor.school, [], cursor, has_more=False)
     with_contents = reads_contents(actor)
     if with_contents:
         begin_write()
@@ -165,10 +170,32 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     if with_contents:
         # An erased case is sent without contents: nothing is decrypted, so nothing is read.
         audit.record_reads(actor, [appeal for appeal in appeals if appeal.erased_at is None])
+    return _page(
+        school,
+        [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
+        page[-1].change_no if page else cursor,
+        has_more=len(rows) > limit,
+        settings=settings,
+        published=published,
+    )
+
+
+def _page(
+    school: School,
+    changes: list[dict[str, Any]],
+    cursor: int,
+    has_more: bool,
+    settings: dict[str, Any] | None = None,
+    published: WorkCalendar | None = None,
+) -> dict[str, Any]:
+    """A pull's answer, with the calendar published for the devices' own deadline counts (§6.4)."""
+    if settings is None or published is None:
+        settings = schools.settings_of(school)
+        published = deadlines.work_calendar(settings, deadlines.calendar_years(journal.school_today(school)))
     return {
-        "changes": [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
-        "cursor": page[-1].change_no if page else cursor,
-        "has_more": len(rows) > limit,
+        "changes": changes,
+        "cursor": cursor,
+        "has_more": has_more,
         "calendar": deadlines.published(published, settings),
         # The printed journal shows the chain's head: a page printed later proves what was written by then.
         "chain": {"head": school.chain_head, "length": school.chain_length},
@@ -180,6 +207,9 @@ _Record = TypeVar("_Record", Appeal, Opening, Meeting, Presentation)
 
 def _changed_since(model: type[_Record], school: School, cursor: int, limit: int) -> list[_Record]:
     query = select(model).where(model.school_id == school.id, model.change_no > cursor)
+    if model is Appeal:
+        # Each appeal's data key is opened for its contents: in the same query, not one query per appeal.
+        query = query.options(joinedload(Appeal.data_key))
     return list(db.session.scalars(query.order_by(model.change_no).limit(limit)))
 
 
