@@ -6,9 +6,11 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+FUZZ_CASES ?= 500
+FUZZ_SEED ?= $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench audit clean
+.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench fuzz faults audit clean
 
 help: ## List every target with what it does
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,8 +61,16 @@ migration: install-dev ## Generate a migration from model changes: make migratio
 screenshots: install-dev browser ## Remake the README's screenshots (docs/screenshots/) from the real app
 	ISHENIM_SCREENSHOTS=1 $(BIN)/pytest -q tests/browser/test_pwa.py tests/browser/test_pwa_week.py -k 'screenshots or a_week_offline'
 
-bench: install-dev ## Benchmarks with their budgets
-	$(BIN)/pytest benchmarks -s -q -p no:cacheprovider
+bench: install-dev browser ## Benchmarks with their budgets (starts the local PostgreSQL for the district's)
+	ISHENIM_BENCH_POSTGRES="$${ISHENIM_BENCH_POSTGRES:-$$(bash .ci/postgres)}" \
+		$(BIN)/pytest benchmarks -s -q -p no:cacheprovider
+
+fuzz: install-dev ## Fuzz the API longer than CI, on a new seed each run: make fuzz FUZZ_CASES=2000 FUZZ_SEED=7
+	ISHENIM_FUZZ_CASES=$(FUZZ_CASES) ISHENIM_FUZZ_SEED=$(FUZZ_SEED) $(BIN)/pytest tests/test_fuzz.py -s -q -p no:cacheprovider
+
+faults: install-dev ## Sync under injected faults and kill -9 of gunicorn, 1,000 runs: make faults FAULT_RUNS=… FAULT_SEED=…
+	ISHENIM_FAULT_RUNS=$(or $(FAULT_RUNS),1000) ISHENIM_FAULT_SEED=$(FAULT_SEED) \
+		$(BIN)/pytest tests/test_faults.py -q -p no:cacheprovider -k randomized
 
 audit: install-dev ## Check every installed package against the known vulnerabilities (pip-audit); one fails
 	$(BIN)/python .ci/audit.py

@@ -7,6 +7,7 @@ The transport is pluggable, so tests can run it over Flask's test client and inj
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -21,6 +22,21 @@ from sync.events import MAX_MUTATIONS_PER_PUSH
 Transport = Callable[[str, str, Any, dict[str, str]], tuple[int, Any]]
 
 
+def _decode(status: int, raw: bytes) -> Any:
+    """The JSON of an answer, as ``pwa/js/api.js`` reads it.
+
+    An error page that is not ours (a proxy's HTML 502 or 503) has no code to branch on: it is still an
+    answer with a status, so its body is None. A success whose body does not parse cannot be trusted as
+    the server's answer: that is the network failing, and the caller retries.
+    """
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:  # UnicodeDecodeError is one too
+        if 200 <= status < 300:
+            raise ConnectionError("the answer could not be read") from None
+        return None
+
+
 def urllib_transport(base_url: str, timeout: float = 30.0) -> Transport:
     if not base_url.startswith(("http://", "https://")):
         raise ValueError("the server is reached over http:// or https://")
@@ -32,10 +48,17 @@ def urllib_transport(base_url: str, timeout: float = 30.0) -> Transport:
             url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
         )
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
+            try:
+                with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                    status, raw = response.status, response.read()
+            except urllib.error.HTTPError as error:
+                status, raw = error.code, error.read()
+        except http.client.HTTPException as error:
+            # An answer cut short (IncompleteRead) or garbled (BadStatusLine) is the network failing like a
+            # reset connection: the request may have been applied, and only a replay can tell. Callers retry
+            # on OSError, so it must not escape as another kind of exception.
+            raise ConnectionError("the connection broke before the answer was complete") from error
+        return status, _decode(status, raw)
 
     return send
 
