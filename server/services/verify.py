@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -99,11 +99,22 @@ def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, 
             today=None,
         )
     assert case is not None
-    first = events[0]
     return {
         "case": case,
-        "answered_on": rules.answered_on(case),
-        "closed_on": dt.date.fromisoformat(case["case"]["closed"]["closed_on"]) if case["case"]["closed"] else None,
+        **_replayed_dates(
+            events,
+            rules.answered_on(case),
+            dt.date.fromisoformat(case["case"]["closed"]["closed_on"]) if case["case"]["closed"] else None,
+        ),
+    }
+
+
+def _replayed_dates(events: Sequence[Event], answered_on: dt.date | None, closed_on: dt.date | None) -> dict[str, Any]:
+    """The numbers, dates and authorship a row must carry, as its events give them."""
+    first = events[0]
+    return {
+        "answered_on": answered_on,
+        "closed_on": closed_on,
         "serial_no": first.meta.get("serial_no"),
         "school_year": first.meta.get("school_year"),
         "registered_at": first.recorded_at,
@@ -112,9 +123,9 @@ def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, 
     }
 
 
-def _stored_row(appeal: Appeal, school: School) -> dict[str, Any]:
+def _stored_dates(appeal: Appeal) -> dict[str, Any]:
+    """The same as ``_replayed_dates``, as the row carries them."""
     return {
-        "case": journal.state_of(appeal, school),
         "answered_on": appeal.answered_on,
         "closed_on": appeal.closed_on,
         "serial_no": appeal.serial_no,
@@ -123,6 +134,10 @@ def _stored_row(appeal: Appeal, school: School) -> dict[str, Any]:
         "registered_by_id": appeal.registered_by_id,
         "updated_at": appeal.updated_at,
     }
+
+
+def _stored_row(appeal: Appeal, school: School) -> dict[str, Any]:
+    return {"case": journal.state_of(appeal, school), **_stored_dates(appeal)}
 
 
 def _appeal_rows(appeal: Appeal, school: School) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -170,25 +185,17 @@ def _erased_rows(appeal: Appeal, school: School) -> tuple[dict[str, Any], dict[s
         "status": appeal.status,
         "version": appeal.version,
         "registration": stored_registration,
-        "answered_on": appeal.answered_on,
-        "closed_on": appeal.closed_on,
-        "serial_no": appeal.serial_no,
-        "school_year": appeal.school_year,
-        "registered_at": appeal.registered_at,
-        "registered_by_id": appeal.registered_by_id,
-        "updated_at": appeal.updated_at,
+        **_stored_dates(appeal),
     }
     expected = {
         "status": status,
         "version": len(events),  # a registration is version 1, and every later event adds one
         "registration": registration,
-        "answered_on": dt.date.fromisoformat(str(answered["answered_on"])) if answered else None,
-        "closed_on": dt.date.fromisoformat(str(closed["closed_on"])) if closed else None,
-        "serial_no": first.meta.get("serial_no"),
-        "school_year": first.meta.get("school_year"),
-        "registered_at": first.recorded_at,
-        "registered_by_id": first.user_id,
-        "updated_at": events[-1].recorded_at,
+        **_replayed_dates(
+            events,
+            dt.date.fromisoformat(str(answered["answered_on"])) if answered else None,
+            dt.date.fromisoformat(str(closed["closed_on"])) if closed else None,
+        ),
     }
     return stored, expected
 
