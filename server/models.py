@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     Uuid,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -31,6 +32,9 @@ from sqlalchemy.types import TypeDecorator
 from server.db import Base
 from sync.chain import GENESIS
 from sync.events import Role
+
+# The event types the figures count per letter (``figures._letters_of_schools``), as SQL.
+CASE_WORK_EVENTS = "type IN ('appeal.referred', 'appeal.measure_recorded')"
 
 
 def utcnow() -> dt.datetime:
@@ -166,6 +170,8 @@ class Appeal(Base):
     __table_args__ = (
         UniqueConstraint("school_id", "school_year", "serial_no"),
         Index("ix_appeals_school_change", "school_id", "change_no"),
+        # The figures: a school's letters received in a period (migration 0008, docs/BENCHMARKS.md).
+        Index("ix_appeals_school_received", "school_id", "received_on"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -277,6 +283,14 @@ class Event(Base):
         UniqueConstraint("school_id", "position"),
         UniqueConstraint("device_id", "seq"),
         Index("ix_events_appeal", "appeal_id", "position"),
+        # The figures' case work (referrals and measures) of given letters; partial, so a district's scan of
+        # it stays small (migration 0008, docs/BENCHMARKS.md).
+        Index(
+            "ix_events_case_work",
+            "appeal_id",
+            postgresql_where=text(CASE_WORK_EVENTS),
+            sqlite_where=text(CASE_WORK_EVENTS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

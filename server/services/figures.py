@@ -8,12 +8,14 @@ hides small counts (1 or 2 shown as ``"<3"``), so that no child can be singled o
 from __future__ import annotations
 
 import datetime as dt
+import json
 from calendar import monthrange
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, select
 
 from server.db import db
 from server.models import Appeal, Event, Meeting, Opening, School
@@ -46,9 +48,23 @@ class Letter:
 
 def _letters(school: School, start: dt.date, end: dt.date) -> list[Letter]:
     """The school's appeals received in [start, end], with their referrals and measures."""
-    appeals = db.session.execute(
+    return _letters_of_schools([school.id], start, end).get(school.id, [])
+
+
+def _letters_of_schools(school_ids: list[int] | Select[Any], start: dt.date, end: dt.date) -> dict[int, list[Letter]]:
+    """The appeals received in [start, end] of each school, with their referrals and measures.
+
+    Two queries whatever the number of schools: a district's figures would otherwise cost two per school,
+    2,000 round trips for 1,000 schools. They run on the session's connection without the ORM's row
+    loading, and rows are unpacked as tuples: at a district's tens of thousands of letters the per-row cost
+    in Python, not the database, is what the time is spent on (docs/BENCHMARKS.md).
+    """
+    connection = db.session.connection()
+    in_period = (Appeal.school_id.in_(school_ids), Appeal.received_on >= start, Appeal.received_on <= end)
+    appeals = connection.execute(
         select(
             Appeal.id,
+            Appeal.school_id,
             Appeal.school_year,
             Appeal.serial_no,
             Appeal.received_on,
@@ -57,59 +73,89 @@ def _letters(school: School, start: dt.date, end: dt.date) -> list[Letter]:
             Appeal.anonymous,
             Appeal.status,
             Appeal.answered_on,
-        ).where(Appeal.school_id == school.id, Appeal.received_on >= start, Appeal.received_on <= end)
+        ).where(*in_period)
     ).all()
-    work: dict[int, list[tuple[str, Any]]] = {row.id: [] for row in appeals}
-    if work:
+    referred: set[int] = set()
+    measures: dict[int, list[str]] = {}
+    if appeals:
+        ids = [row[0] for row in appeals]
+        # PostgreSQL is given the ids as one array: ``= ANY`` probes ``ix_events_case_work`` once per
+        # letter, where a join or an IN over the appeals is planned as a scan of every case event of the
+        # district. SQLite (one school's letters) takes a plain IN list.
+        if connection.dialect.name == "postgresql":
+            of_letters = Event.appeal_id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+        else:
+            of_letters = Event.appeal_id.in_(ids)
         kinds = (EventType.APPEAL_REFERRED.value, EventType.APPEAL_MEASURE_RECORDED.value)
-        for appeal_id, event_type, meta in db.session.execute(
-            select(Event.appeal_id, Event.type, Event.meta).where(
-                Event.school_id == school.id, Event.type.in_(kinds), Event.appeal_id.in_(work)
+        # An appeal's events are its school's (the journal writes them so): no school to check.
+        # Only the measure's kind is read out of ``meta``, by the database: no JSON decoded per event here.
+        for appeal_id, event_type, kind in connection.execute(
+            select(Event.appeal_id, Event.type, Event.meta["kind"].as_string()).where(of_letters, Event.type.in_(kinds))
+        ).all():
+            if event_type == EventType.APPEAL_REFERRED.value:
+                referred.add(appeal_id or 0)  # never None: the query names appeals
+            else:
+                measures.setdefault(appeal_id or 0, []).append(str(kind))
+    by_school: dict[int, list[Letter]] = {}
+    for appeal_id, school_id, year, serial, received_on, category, role, anonymous, status, answered_on in appeals:
+        by_school.setdefault(school_id, []).append(
+            Letter(
+                school_year=year,
+                serial_no=serial,
+                received_on=received_on,
+                category=category,
+                applicant_role=role,
+                anonymous=anonymous,
+                status=status,
+                answered_on=answered_on,
+                referred=appeal_id in referred,
+                measures=tuple(measures.get(appeal_id, ())),
             )
-        ):
-            work[appeal_id or 0].append((event_type, meta))  # never None: the query names appeals
-    return [
-        Letter(
-            school_year=row.school_year,
-            serial_no=row.serial_no,
-            received_on=row.received_on,
-            category=row.category,
-            applicant_role=row.applicant_role,
-            anonymous=row.anonymous,
-            status=row.status,
-            answered_on=row.answered_on,
-            referred=any(t == EventType.APPEAL_REFERRED for t, _ in work[row.id]),
-            measures=tuple(str(meta["kind"]) for t, meta in work[row.id] if t == EventType.APPEAL_MEASURE_RECORDED),
         )
-        for row in appeals
-    ]
+    return by_school
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def counts(letters: list[Letter], calendar: WorkCalendar, due_in: int) -> dict[str, Any]:
+def _memo(compute: Callable[[Any], Any], memo: dict[Any, Any], key: tuple[Any, ...]) -> Callable[[Any], Any]:
+    """``compute`` remembered in ``memo`` under ``key`` + its argument."""
+
+    def remembered(argument: Any) -> Any:
+        if (*key, argument) not in memo:
+            memo[(*key, argument)] = compute(argument)
+        return memo[(*key, argument)]
+
+    return remembered
+
+
+def counts(
+    letters: list[Letter], calendar: WorkCalendar, due_in: int, memo: dict[Any, Any] | None = None
+) -> dict[str, Any]:
     """The figures of a set of letters: received, by category and by the writer's role, anonymous,
-    not accepted, referred, answered and on time, the average working days to an answer, measures taken."""
+    not accepted, referred, answered and on time, the average working days to an answer, measures taken.
+
+    ``memo`` may be shared by calls on the same calendar (a district's schools with the same settings)."""
+    memo = {} if memo is None else memo
     answered = [letter for letter in letters if letter.answered_on is not None]
+    # Many letters share a day received (and a district's schools share a calendar): each deadline and
+    # each count of working days is worked out once per distinct day, not once per letter.
+    due_on = _memo(lambda received_on: calendar.due_on(received_on, due_in), memo, ("due", due_in))
+    between = _memo(lambda pair: calendar.working_days_between(*pair), memo, ("between",))
     on_time = [
         letter
         for letter in answered
-        if letter.answered_on is not None and letter.answered_on <= calendar.due_on(letter.received_on, due_in)
+        if letter.answered_on is not None and letter.answered_on <= due_on(letter.received_on)
     ]
-    days = [
-        calendar.working_days_between(letter.received_on, letter.answered_on)
-        for letter in answered
-        if letter.answered_on
-    ]
+    days = [between((letter.received_on, letter.answered_on)) for letter in answered if letter.answered_on]
     measures = Counter(kind for letter in letters for kind in letter.measures)
+    categories = Counter(letter.category for letter in letters)
+    roles = Counter(letter.applicant_role for letter in letters)
     return {
         "received": len(letters),
-        "by_category": {category: sum(letter.category == category for letter in letters) for category in CATEGORIES},
-        "by_applicant_role": {
-            role: sum(letter.applicant_role == role for letter in letters) for role in APPLICANT_ROLES
-        },
+        "by_category": {category: categories[category] for category in CATEGORIES},
+        "by_applicant_role": {role: roles[role] for role in APPLICANT_ROLES},
         "anonymous": sum(letter.anonymous for letter in letters),
         "anonymous_share": _share(sum(letter.anonymous for letter in letters), len(letters)),
         "not_accepted": sum(letter.status == AppealStatus.NOT_ACCEPTED for letter in letters),
@@ -286,16 +332,36 @@ def monthly_report(school: School, month: dt.date, today: dt.date | None = None)
 def district_figures(district_id: int, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Each linked school's figures for letters received in [start, end], and their total: counts only, each
     school on its own calendar, small counts hidden as in the monthly report; no name of a writer, no
-    serial number, no word of a letter."""
+    serial number, no word of a letter.
+
+    The letters of every school come in one pass, and schools with the same settings and date share one
+    calendar: a district of 1,000 schools is then a few queries, not thousands (docs/BENCHMARKS.md)."""
+    # The schools as plain rows: what the figures need of each is its name, time zone and settings.
+    linked = (
+        db.session.connection()
+        .execute(
+            select(School.id, School.uuid, School.name, School.timezone, School.settings)
+            .where(School.district_id == district_id)
+            .order_by(School.name)
+        )
+        .all()
+    )
+    letters = _letters_of_schools(select(School.id).where(School.district_id == district_id), start, end)
+    calendars: dict[tuple[str, str], tuple[WorkCalendar, int, dict[Any, Any]]] = {}
     per_school = []
     total: dict[str, Any] = {}
-    for school in db.session.scalars(select(School).where(School.district_id == district_id).order_by(School.name)):
-        calendar, due_in, _ = _setting_calendar(school, journal.school_today(school), start)
-        figures = counts(_letters(school, start, end), calendar, due_in)
-        for key in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
-            figures.pop(key)
+    for school_id, school_uuid, name, timezone, settings in linked:
+        key = (timezone, json.dumps(settings or {}, sort_keys=True, default=str))
+        if key not in calendars:
+            alike = School(timezone=timezone, settings=settings)  # not added to the session: never saved
+            calendar, due_in, _ = _setting_calendar(alike, journal.school_today(alike), start)
+            calendars[key] = (calendar, due_in, {})
+        calendar, due_in, memo = calendars[key]
+        figures = counts(letters.get(school_id, []), calendar, due_in, memo)
+        for share in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
+            figures.pop(share)
         total = _add(total, figures)
-        per_school.append({"id": school.uuid, "name": school.name, **_hide_small(figures)})
+        per_school.append({"id": school_uuid, "name": name, **_hide_small(figures)})
     return {"from": start, "to": end, "schools": per_school, "total": _hide_small(total)}
 
 
