@@ -124,7 +124,11 @@ def _open_connections(app: Flask, instance: Path) -> int:
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.connect() as conn:
-                query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                # Client sessions only: an autovacuum worker on this database comes and goes on its own.
+                query = (
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND backend_type = 'client backend'"
+                )
                 return int(conn.exec_driver_sql(query).scalar() or 0)
     database = (instance / "ishenim.sqlite3").resolve()
     return sum(1 for fd in Path("/proc/self/fd").iterdir() if _points_to(fd, database))
