@@ -7,6 +7,7 @@ takes its single write lock at ``BEGIN IMMEDIATE`` so that a transaction never h
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,14 +41,39 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 
+BUSY_TIMEOUT_MS = 10_000
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",  # an acknowledged letter survives a power cut
     "PRAGMA secure_delete=ON",  # deleted pages are zeroed, not left readable in the file
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )
 WRITE_OPTION = "ishenim_write"
+# How often a writer waiting for SQLite's write lock tries again: from half a millisecond, doubling up to 4.
+# SQLite's own busy handler sleeps up to 100 ms between tries, so under many tablets a waiting writer
+# overslept the lock's release again and again, and the unlucky ones waited seconds (docs/BENCHMARKS.md).
+RETRY_FIRST_S, RETRY_MAX_S = 0.0005, 0.004
+
+
+def _begin_immediate(connection: Connection) -> None:
+    """``BEGIN IMMEDIATE``, waiting for the write lock in short steps, up to the same busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = RETRY_FIRST_S
+    connection.exec_driver_sql("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                busy = getattr(error.orig, "sqlite_errorname", "") == "SQLITE_BUSY"
+                if not busy or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_S)
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -61,8 +88,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            _begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

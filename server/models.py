@@ -33,6 +33,12 @@ from server.db import Base
 from sync.chain import GENESIS
 from sync.events import Role
 
+# INSERT_SENTINEL_WHY: the ORM inserts many rows in one statement only when it can match the ids the
+# database returns to the rows it sent. PostgreSQL guarantees the order; SQLite does not, so each row
+# would get an INSERT of its own (three per registration, most of a push's time). The client-made unique
+# uuid of an appeal, a data key or an event is a sentinel to match them by (ORM only: no change to the
+# schema). Every such row is given its uuid before it is added.
+
 # The event types the figures count per letter (``figures._letters_of_schools``), as SQL.
 CASE_WORK_EVENTS = "type IN ('appeal.referred', 'appeal.measure_recorded')"
 
@@ -157,7 +163,7 @@ class DataKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"), index=True)
-    owner: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    owner: Mapped[UUID] = mapped_column(Uuid, unique=True, insert_sentinel=True)  # see INSERT_SENTINEL_WHY
     key_id: Mapped[str] = mapped_column(String(16), index=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -175,7 +181,7 @@ class Appeal(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, insert_sentinel=True)  # see INSERT_SENTINEL_WHY
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
     school_year: Mapped[int] = mapped_column(Integer)
@@ -213,7 +219,7 @@ class Opening(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, insert_sentinel=True)  # see INSERT_SENTINEL_WHY
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     data_key_id: Mapped[int] = mapped_column(ForeignKey("data_keys.id"))
     opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
@@ -294,7 +300,7 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True)
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, insert_sentinel=True)  # see INSERT_SENTINEL_WHY
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
     position: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(40))

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sqlite3
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +19,11 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from server import create_app
 from server.config import database_url
-from server.db import db
+from server.db import BUSY_TIMEOUT_MS, begin_write, db
 from server.models import Device, User
 from server.services import accounts
 from tests.conftest import make_app
@@ -75,6 +77,42 @@ def test_sqlite_pragmas_on_every_connection(sqlite_app: Flask, pragma: str, expe
                 assert conn.exec_driver_sql(f"PRAGMA {pragma}").scalar() == expected
         # The session's connection too (the one requests use).
         assert db.session.execute(text(f"PRAGMA {pragma}")).scalar() == expected
+
+
+def _hold_write_lock(database: Path) -> sqlite3.Connection:
+    """Another process's writer, as SQLite sees it: a connection in ``BEGIN IMMEDIATE``."""
+    holder = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_writer_waits_for_the_write_lock_and_takes_it_once_released(sqlite_app: Flask, tmp_path: Path) -> None:
+    """``BEGIN IMMEDIATE`` retries in short steps (``server.db._begin_immediate``) until the lock is free."""
+    holder = _hold_write_lock(tmp_path / "pragmas.sqlite3")
+    threading.Timer(0.3, holder.rollback).start()
+    with sqlite_app.app_context():
+        begin_write()
+        db.session.execute(text("CREATE TABLE waited (n INTEGER)"))
+        db.session.commit()
+        # The busy timeout of the connection's other statements is back to the configured one.
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == BUSY_TIMEOUT_MS
+    holder.close()
+
+
+def test_a_writer_gives_up_after_the_busy_timeout(
+    sqlite_app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lock never released fails the write as SQLite's busy timeout would, and restores the timeout."""
+    monkeypatch.setattr("server.db.BUSY_TIMEOUT_MS", 200)
+    holder = _hold_write_lock(tmp_path / "pragmas.sqlite3")
+    try:
+        with sqlite_app.app_context():
+            with pytest.raises(OperationalError, match="locked"):
+                begin_write()
+            db.session.rollback()
+            assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 200
+    finally:
+        holder.close()
 
 
 def test_foreign_keys_are_enforced(app: Flask) -> None:

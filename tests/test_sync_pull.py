@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from server.db import db
 from sync import rules
@@ -357,3 +357,70 @@ def test_a_page_costs_the_same_queries_whatever_its_length(app, factory):
         return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
 
     assert selects_of_a_page(12) == selects_of_a_page(3)
+
+
+def _statements_of(app: Any, call: Any) -> list[str]:
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()).lower())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    return statements
+
+
+def test_a_pull_with_contents_reads_its_page_before_it_takes_the_write_lock(app, factory):
+    """The page is read and decrypted in a read transaction; only the audit rows wait for the write lock.
+
+    Held through the whole page, the lock made every other tablet's push and pull wait for this one's
+    decryption (benchmarks/test_load.py); the reads are still recorded before the answer leaves.
+    """
+    school = factory.school()
+    pedagogue, outbox = factory.device(school=school), Outbox()
+    for _ in range(3):
+        register(pedagogue, outbox)
+    commission = factory.device(Role.COMMISSION, school=school)
+    answers: list[dict[str, Any]] = []
+    said = _statements_of(app, lambda: answers.append(commission.pull(0)))
+    assert len(answers[0]["changes"]) == 3 and answers[0]["changes"][0]["contents"]["summary"]
+    # SQLite's write lock is BEGIN IMMEDIATE; PostgreSQL's is the school's row, locked FOR UPDATE.
+    first_write = next(i for i, s in enumerate(said) if s.startswith("begin immediate") or s.endswith("for update"))
+    page = next(i for i, s in enumerate(said) if re.search(r"\bfrom appeals\b", s))
+    recording = [i for i, s in enumerate(said) if s.startswith("insert into reads")]
+    assert recording, said
+    assert page < first_write < min(recording), said
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM reads")).scalar_one() == 3
+
+
+def test_no_contents_leave_when_their_reads_cannot_be_recorded(app, factory, client):
+    """A failed write of the audit rows fails the pull: the page built before it is never sent."""
+    school = factory.school()
+    register(factory.device(school=school), Outbox(), summary="CANARY-unrecorded-read")
+    commission = factory.device(Role.COMMISSION, school=school)
+
+    def refuse_reads(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().lower().startswith("insert into reads"):
+            raise RuntimeError("the audit of reads is unavailable")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", refuse_reads)
+    try:
+        try:
+            answer = client.get("/api/v1/sync/pull?cursor=0", headers={"Authorization": f"Bearer {commission.token}"})
+        except RuntimeError:
+            answer = None  # the test app propagates the exception: nothing was answered at all
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_reads)
+    if answer is not None:
+        assert answer.status_code >= 500, answer.data
+        assert b"CANARY" not in answer.data
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM reads")).scalar_one() == 0

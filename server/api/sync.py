@@ -7,6 +7,7 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from server.api import BEARER, current_actor, require_role
+from server.db import locks_itself
 from server.services import sync
 from sync.events import Role
 from sync.schemas import (
@@ -22,6 +23,7 @@ from sync.schemas import (
 blp = Blueprint("sync", __name__, url_prefix="/api/v1/sync", description="The offline journal's sync protocol.")
 
 
+@locks_itself  # the body is parsed and validated first; the push takes the write lock itself (sync.push)
 @blp.route("/push", methods=["POST"])
 @blp.doc(**BEARER)
 @blp.arguments(PushRequestSchema)

@@ -34,19 +34,20 @@ def chain_record(read: Read, school: School) -> dict[str, Any]:
     }
 
 
-def record_reads(actor: Actor, appeals: list[Appeal]) -> None:
-    """One chained entry per appeal about to be decrypted for ``actor``. Takes the school's lock."""
-    if not appeals:
+def record_reads(actor: Actor, appeal_ids: list[int]) -> None:
+    """One chained entry per appeal (by row id) decrypted for ``actor``. Takes the school's lock."""
+    if not appeal_ids:
         return
     school = journal.lock_school(actor.school.id)
+    appeals = {appeal.id: appeal for appeal in db.session.scalars(select(Appeal).where(Appeal.id.in_(appeal_ids)))}
     now = utcnow()
-    for appeal in appeals:
+    for appeal_id in appeal_ids:
         read = Read(
             school_id=school.id,
             position=school.reads_length + 1,
             user=actor.user,
             device=actor.device,
-            appeal=appeal,
+            appeal=appeals[appeal_id],
             read_at=now,
             prev_hash=school.reads_head,
         )

@@ -1,15 +1,15 @@
 """Push and pull: the server side of ``sync/PROTOCOL.md``.
 
-A push is one transaction. Replays (``seq <= last_seq``) are answered from their receipts; each new
-mutation runs in a savepoint, so a refused one leaves nothing behind, and the device's ``last_seq`` moves
-in the same transaction as the effects it acknowledges.
+A push is one transaction. Replays (``seq <= last_seq``) are answered from their receipts; the new
+mutations are applied and flushed together (``push`` says how a refused one leaves nothing behind), and
+the device's ``last_seq`` moves in the same transaction as the effects it acknowledges.
 """
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -59,35 +59,80 @@ def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
     return {**_result(mutation, status, receipt.error), "serial_no": receipt.serial_no, "version": receipt.version}
 
 
-def _apply(actor: Actor, mutation: dict[str, Any]) -> dict[str, Any]:
+def _apply(actor: Actor, mutation: dict[str, Any], lookups: journal.Lookups, careful: bool) -> dict[str, Any]:
+    """One new mutation's answer. ``careful``: in a savepoint of its own, flushed at once (see ``push``)."""
     school = actor.school
-    known = db.session.scalar(select(Event).where(Event.uuid == mutation["id"]))
-    if known is not None:
-        # Delivered before, perhaps from this tablet under an earlier enrolment: acknowledge, never re-apply.
+    if mutation["id"] in lookups.stored_events or mutation["id"] in lookups.recorded_events:
+        # Delivered before, perhaps from this tablet under an earlier enrolment (or twice in this batch):
+        # acknowledge, never re-apply. The query flushes the batch so far, so it finds either.
+        known = db.session.scalars(select(Event).where(Event.uuid == mutation["id"])).one()
         if known.school_id != school.id:
             return _result(mutation, "rejected", "id_conflict")
         return _result(mutation, "duplicate", record=_record_of(known, school))
     try:
-        with db.session.begin_nested():
-            recorded = journal.record(actor, school, mutation)
+        if careful:
+            with db.session.begin_nested():
+                recorded = journal.record(actor, school, mutation, lookups, lookups.today)
+                db.session.flush()
+        else:
+            recorded = journal.record(actor, school, mutation, lookups, lookups.today)
     except rules.Refusal as refusal:
         return _result(mutation, "rejected", refusal.code)
     except IntegrityError:
-        # Another school's push took the same id at the same moment (the check above ran under our lock only).
+        if not careful:
+            raise  # the whole unit is rolled back and run again carefully (``push``)
+        # Another school's push took the same id at the same moment (our checks ran under our lock only).
+        lookups.forget(mutation)
         return _result(mutation, "rejected", "id_conflict")
     except rules.Conflict:
-        current = journal.find_appeal(school, mutation["appeal_id"])
-        return _result(mutation, "conflict", "stale_version", record=current)
+        return _result(mutation, "conflict", "stale_version", record=lookups.appeal(mutation["appeal_id"]))
+    lookups.recorded_events.add(mutation["id"])
     return _result(mutation, "applied", record=recorded)
 
 
+def _apply_all(actor: Actor, device: Device, mutations: list[dict[str, Any]], careful: bool) -> list[dict[str, Any]]:
+    lookups = journal.Lookups(actor.school, mutations, journal.school_today(actor.school))
+    results = [_apply(actor, mutation, lookups, careful) for mutation in mutations]
+    db.session.flush()
+    if results:
+        # Receipts are only ever read by later pushes: inserted in bulk, without an ORM object each.
+        db.session.execute(
+            insert(Receipt),
+            [
+                {
+                    "device_id": device.id,
+                    "seq": result["seq"],
+                    "mutation_id": result["id"],
+                    "status": result["status"],
+                    "error": result["error"],
+                    "serial_no": result["serial_no"],
+                    "version": result["version"],
+                }
+                for result in results
+            ],
+        )
+        device.last_seq = results[-1]["seq"]
+        db.session.flush()
+    return results
+
+
 def push(actor: Actor, device_id: Any, mutations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Apply a batch in one transaction.
+
+    The new mutations run first as one unit flushed once (the rules refuse before changing anything, so a
+    refusal needs no rollback). Only a unique-constraint race with another school's push at the same moment
+    can fail that flush; the unit is then rolled back and run again with a savepoint and a flush per mutation,
+    which turns the one that lost the race into ``id_conflict`` and keeps the rest.
+    """
     if device_id != actor.device.uuid:
         raise Forbidden("This push names another device.", code="device_mismatch")
     refused = sorted({m["type"].value for m in mutations if actor.role not in ROLES_ALLOWED[m["type"]]})
     if refused:
         raise Forbidden(f"Role {actor.role.value} may not record {', '.join(refused)}.", code="role_not_allowed")
 
+    # The write lock comes only now, after the body was parsed and validated: other tablets' requests
+    # wait for the journal itself, not for this one's JSON.
+    begin_write()
     journal.lock_school(actor.school.id)
     device = actor.device
     db.session.refresh(device)
@@ -97,23 +142,13 @@ def push(actor: Actor, device_id: Any, mutations: list[dict[str, Any]]) -> dict[
         raise Conflict(f"Expected seq {gap.last_seq + 1} next.", code="seq_gap", last_seq=gap.last_seq) from gap
 
     results = [_replay(device, m) for m in mutations[: plan.first_new]]
-    for mutation in mutations[plan.first_new :]:
-        result = _apply(actor, mutation)
-        db.session.add(
-            Receipt(
-                device_id=device.id,
-                seq=mutation["seq"],
-                mutation_id=mutation["id"],
-                status=result["status"],
-                error=result["error"],
-                serial_no=result["serial_no"],
-                version=result["version"],
-            )
-        )
-        device.last_seq = mutation["seq"]
-        results.append(result)
-    db.session.flush()
-    return {"last_seq": device.last_seq, "results": results}
+    new = mutations[plan.first_new :]
+    try:
+        with db.session.begin_nested():
+            applied = _apply_all(actor, device, new, careful=False)
+    except IntegrityError:
+        applied = _apply_all(actor, device, new, careful=True)
+    return {"last_seq": device.last_seq, "results": results + applied}
 
 
 def reads_contents(actor: Actor) -> bool:
@@ -125,8 +160,10 @@ def reads_contents(actor: Actor) -> bool:
 def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     """Changes of the caller's school after ``cursor``, oldest first; the cursor is a change number.
 
-    A page that carries letter contents is also an entry per letter in the audit trail of reads, written in
-    the same transaction: the pull then writes, so it takes the write lock before it reads anything.
+    A page that carries letter contents is also an entry per letter in the audit trail of reads. The page
+    is read and built in a read transaction, which waits for no writer; then a write transaction of its
+    own records the reads, and the page is answered only once that commits (at the request's end). So the
+    write lock is held for the audit rows alone, and no content leaves without its read recorded.
     """
     if cursor == actor.school.last_change_no:
         # Nothing new, the commonest pull by far (every device polls): answered from the snapshot the token
@@ -134,8 +171,6 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
         # calendar. A change committed meanwhile comes with the next pull, as it would a moment later.
         return _page(actor.school, [], cursor, has_more=False)
     with_contents = reads_contents(actor)
-    if with_contents:
-        begin_write()
     if cursor > actor.school.last_change_no:
         # The device saw changes this server no longer has (it was restored from a backup): start over.
         raise Conflict(
@@ -167,10 +202,7 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     # The page's deadlines are counted on a calendar reaching back to its oldest letter.
     oldest = min((appeal.received_on for appeal in appeals), default=None)
     calendar = deadlines.work_calendar(settings, deadlines.calendar_years(today, oldest))
-    if with_contents:
-        # An erased case is sent without contents: nothing is decrypted, so nothing is read.
-        audit.record_reads(actor, [appeal for appeal in appeals if appeal.erased_at is None])
-    return _page(
+    answer = _page(
         school,
         [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
         page[-1].change_no if page else cursor,
@@ -178,6 +210,13 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
         settings=settings,
         published=published,
     )
+    if with_contents:
+        # An erased case is sent without contents: nothing is decrypted, so nothing is read.
+        read = [appeal.id for appeal in appeals if appeal.erased_at is None]
+        if read:
+            begin_write()
+            audit.record_reads(actor, read)
+    return answer
 
 
 def _page(
