@@ -42,7 +42,9 @@ def urllib_transport(base_url: str, timeout: float = 30.0) -> Transport:
         raise ValueError("the server is reached over http:// or https://")
 
     def send(method: str, path: str, body: Any, headers: dict[str, str]) -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
+        # UTF-8 as it is, without spaces, as the PWA's JSON.stringify sends: the default \uXXXX escapes would
+        # send each Cyrillic letter as six bytes instead of two.
+        data = None if body is None else json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
         url = base_url.rstrip("/") + path
         request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
             url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
