@@ -8,14 +8,15 @@ the same transaction; ``verify`` recomputes the chain, so a removed or altered e
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import joinedload
 
 from server.db import db
-from server.models import Appeal, Read, School, User, utcnow
+from server.models import Read, School, User, utcnow
 from server.services import journal
 from server.services.accounts import Actor
 from sync.chain import chain_hash
@@ -23,37 +24,66 @@ from sync.chain import chain_hash
 
 def chain_record(read: Read, school: School) -> dict[str, Any]:
     """What the reads' chain covers: every column of the entry."""
+    return _record(school, read.position, read.user.uuid, read.device.uuid, read.appeal.uuid, read.read_at)
+
+
+def _record(
+    school: School, position: int, user: UUID, device: UUID, appeal: UUID, read_at: dt.datetime
+) -> dict[str, Any]:
     return {
         "v": 1,
         "school": str(school.uuid),
-        "position": read.position,
-        "user": str(read.user.uuid),
-        "device": str(read.device.uuid),
-        "appeal": str(read.appeal.uuid),
-        "read_at": journal.utc_text(read.read_at),
+        "position": position,
+        "user": str(user),
+        "device": str(device),
+        "appeal": str(appeal),
+        "read_at": journal.utc_text(read_at),
     }
 
 
-def record_reads(actor: Actor, appeal_ids: list[int]) -> None:
-    """One chained entry per appeal (by row id) decrypted for ``actor``. Takes the school's lock."""
-    if not appeal_ids:
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, as plain values: taken before the pull's read transaction ends and its rows expire."""
+
+    user_id: int
+    user: UUID
+    device_id: int
+    device: UUID
+
+    @classmethod
+    def of(cls, actor: Actor) -> Reader:
+        return cls(actor.user.id, actor.user.uuid, actor.device.id, actor.device.uuid)
+
+
+def record_reads(school_id: int, reader: Reader, appeals: list[tuple[int, UUID]]) -> None:
+    """One chained entry per appeal (row id, uuid) decrypted for ``reader``. Takes the school's lock.
+
+    Written in bulk, without an ORM object per entry: it is the only part of a pull that holds the write
+    lock, so its cost is what every other tablet waits for.
+    """
+    if not appeals:
         return
-    school = journal.lock_school(actor.school.id)
-    appeals = {appeal.id: appeal for appeal in db.session.scalars(select(Appeal).where(Appeal.id.in_(appeal_ids)))}
+    school = journal.lock_school(school_id)
     now = utcnow()
-    for appeal_id in appeal_ids:
-        read = Read(
-            school_id=school.id,
-            position=school.reads_length + 1,
-            user=actor.user,
-            device=actor.device,
-            appeal=appeals[appeal_id],
-            read_at=now,
-            prev_hash=school.reads_head,
+    rows = []
+    for appeal_id, appeal_uuid in appeals:
+        position = school.reads_length + 1
+        entry = _record(school, position, reader.user, reader.device, appeal_uuid, now)
+        digest = chain_hash(school.reads_head, entry)
+        rows.append(
+            {
+                "school_id": school.id,
+                "position": position,
+                "user_id": reader.user_id,
+                "device_id": reader.device_id,
+                "appeal_id": appeal_id,
+                "read_at": now,
+                "prev_hash": school.reads_head,
+                "hash": digest,
+            }
         )
-        read.hash = chain_hash(read.prev_hash, chain_record(read, school))
-        school.reads_length, school.reads_head = read.position, read.hash
-        db.session.add(read)
+        school.reads_length, school.reads_head = position, digest
+    db.session.execute(insert(Read), rows)
     db.session.flush()
 
 

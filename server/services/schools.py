@@ -7,10 +7,14 @@ from typing import Any
 from server.models import School
 from sync.schemas import SchoolSettingsSchema
 
+# One instance for every call: every pull reads the settings, and building the schema cost more than
+# loading them. Loading leaves the instance unchanged, so threads share it.
+_SETTINGS = SchoolSettingsSchema()
+
 
 def settings_of(school: School) -> dict[str, Any]:
     """The school's settings, every key present: stored values over the defaults."""
-    settings: dict[str, Any] = SchoolSettingsSchema().load(school.settings or {})
+    settings: dict[str, Any] = _SETTINGS.load(school.settings or {})
     return settings
 
 
@@ -27,7 +31,7 @@ def update_settings(school: School, changes: dict[str, Any]) -> dict[str, Any]:
 
 def check_settings(settings: dict[str, Any]) -> None:
     """Raise ``ValidationError`` unless ``settings`` (plain JSON) are a valid set; unknown keys are refused."""
-    SchoolSettingsSchema().load(settings)
+    _SETTINGS.load(settings)
 
 
 def describe(school: School) -> dict[str, Any]:

@@ -212,10 +212,11 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
     )
     if with_contents:
         # An erased case is sent without contents: nothing is decrypted, so nothing is read.
-        read = [appeal.id for appeal in appeals if appeal.erased_at is None]
+        read = [(appeal.id, appeal.uuid) for appeal in appeals if appeal.erased_at is None]
         if read:
+            reader, school_id = audit.Reader.of(actor), school.id
             begin_write()
-            audit.record_reads(actor, read)
+            audit.record_reads(school_id, reader, read)
     return answer
 
 
