@@ -39,7 +39,7 @@ from sync.events import Role
 # uuid of an appeal, a data key or an event is a sentinel to match them by (ORM only: no change to the
 # schema). Every such row is given its uuid before it is added.
 
-# The event types the figures count per letter (``figures._letters_of_schools``), as SQL.
+# The event types the figures count per letter (``figures._case_work``), as SQL, for the partial index.
 CASE_WORK_EVENTS = "type IN ('appeal.referred', 'appeal.measure_recorded')"
 
 

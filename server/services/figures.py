@@ -10,12 +10,30 @@ from __future__ import annotations
 import datetime as dt
 import json
 from calendar import monthrange
-from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ARRAY, Integer, Select, any_, bindparam, select
+from sqlalchemy import (
+    CTE,
+    JSON,
+    ColumnElement,
+    Date,
+    Integer,
+    ScalarSelect,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    column,
+    func,
+    literal,
+    select,
+    text,
+    true,
+    type_coerce,
+)
 
 from server.db import db
 from server.models import Appeal, Event, Meeting, Opening, School
@@ -30,143 +48,244 @@ TREND_MONTHS = 12
 DONE = frozenset({AppealStatus.ANSWERED, AppealStatus.CLOSED, AppealStatus.NOT_ACCEPTED})
 
 
+# A letter's case work as one string: each referral or measure event of it is a mark between bars, the
+# measure's kind or ``REFERRED`` for a referral ("|!||material_help|"). Kinds hold no bar, so counting a
+# mark's occurrences counts exactly those events; a referral is no kind of measure.
+MARK = "|"
+REFERRED = "!"
+CASE_WORK_TYPES = (EventType.APPEAL_REFERRED.value, EventType.APPEAL_MEASURE_RECORDED.value)
+
+
+def _case_work() -> ScalarSelect[Any]:
+    """The case work of the appeal in the enclosing query, as one string (NULL without any).
+
+    Correlated, so the database probes ``ix_events_case_work`` once per letter. A join of the period's
+    appeals to events is planned by PostgreSQL as a scan of every appeal (or every case event) of the
+    district; this way the letters stay on ``ix_appeals_school_received`` (docs/BENCHMARKS.md)."""
+    mark = case(
+        (Event.type == EventType.APPEAL_REFERRED.value, literal(REFERRED)),
+        else_=Event.meta["kind"].as_string(),
+    )
+    return (
+        select(func.aggregate_strings(literal(MARK) + mark + literal(MARK), ""))
+        .where(Event.appeal_id == Appeal.id, Event.type.in_(CASE_WORK_TYPES))
+        .scalar_subquery()
+    )
+
+
+def _marks(value: ColumnElement[str], mark: str) -> ColumnElement[int]:
+    """The length of ``|mark|`` times the number of times it is in ``value`` (in every SQL: no ``strpos`` or
+    ``instr``). Divided by that length in Python: an SQL division would need a cast in each dialect."""
+    return func.length(value) - func.length(func.replace(value, MARK + mark + MARK, ""))
+
+
+def _work_days(calendar: WorkCalendar, due_in: int, days: tuple[dt.date, dt.date], end: dt.date) -> str:
+    """The calendar as a table for the database, in JSON, one row a day from ``first`` to ``last``
+    (``days``): ``due`` the day an answer to a letter received that day is due (up to ``end``, the last day
+    a counted letter is received), ``ord`` the working days in (``first``, day]. The working days an answer
+    took are then ``ord(answered) - ord(received)``, as ``WorkCalendar.working_days_between`` counts them."""
+    first, last = days
+    rows = []
+    working = 0
+    for offset in range((last - first).days + 1):  # not past ``last``: it may be the last day a date can name
+        day = first + dt.timedelta(days=offset)
+        working += offset > 0 and calendar.is_working_day(day)
+        due = _due(calendar, day, due_in) if day <= end else None
+        rows.append({"day": day.isoformat(), "due": due, "ord": working})
+    return json.dumps(rows, separators=(",", ":"))
+
+
+def _work_days_table(dialect: str) -> CTE:
+    """The rows of ``_work_days``, read by the database from the one parameter ``work_days``
+    (``json_to_recordset`` in PostgreSQL, ``json_each`` in SQLite): the statement is the same whatever the
+    days, so it is built and compiled once (a ``VALUES`` list would be compiled anew for every request)."""
+    days = bindparam("work_days", type_=String)
+    if dialect == "postgresql":
+        table = (
+            func.json_to_recordset(cast(days, JSON))
+            .table_valued(column("day", Date), column("due", Date), column("ord", Integer))
+            .render_derived(with_types=True)
+        )
+        return select(table.c.day, table.c.due, table.c.ord).cte("work_days")
+    each = func.json_each(days).table_valued("value")
+    return select(
+        func.json_extract(each.c.value, "$.day").label("day"),
+        func.json_extract(each.c.value, "$.due").label("due"),
+        type_coerce(func.json_extract(each.c.value, "$.ord"), Integer).label("ord"),
+    ).cte("work_days")
+
+
+def _due(calendar: WorkCalendar, day: dt.date, due_in: int) -> str | None:
+    """The day an answer to a letter received on ``day`` is due; None where no date can name it (a period
+    may end in December 9999, and no letter is received there)."""
+    try:
+        return calendar.due_on(day, due_in).isoformat()
+    except OverflowError:
+        return None
+
+
+def _zero() -> dict[str, Any]:
+    return {
+        "received": 0,
+        "by_category": dict.fromkeys(CATEGORIES, 0),
+        "by_applicant_role": dict.fromkeys(APPLICANT_ROLES, 0),
+        "anonymous": 0,
+        "not_accepted": 0,
+        "referred": 0,
+        "answered": 0,
+        "answered_on_time": 0,
+        "closed": 0,
+        "measures": dict.fromkeys(MEASURE_KINDS, 0),
+        "days_to_answer": 0,
+    }
+
+
 @dataclass(frozen=True)
-class Letter:
-    """What the figures need of one appeal: its metadata and the kinds of case work recorded on it."""
+class InDistrict:
+    """Every school of a district (named by the district in the query, not by a thousand ids)."""
 
-    school_year: int
-    serial_no: int
-    received_on: dt.date
-    category: str
-    applicant_role: str
-    anonymous: bool
-    status: str
-    answered_on: dt.date | None
-    referred: bool
-    measures: tuple[str, ...]
+    district_id: int
 
 
-def _letters(school: School, start: dt.date, end: dt.date) -> list[Letter]:
-    """The school's appeals received in [start, end], with their referrals and measures."""
-    return _letters_of_schools([school.id], start, end).get(school.id, [])
-
-
-def _letters_of_schools(school_ids: list[int] | Select[Any], start: dt.date, end: dt.date) -> dict[int, list[Letter]]:
-    """The appeals received in [start, end] of each school, with their referrals and measures.
-
-    Two queries whatever the number of schools: a district's figures would otherwise cost two per school,
-    2,000 round trips for 1,000 schools. They run on the session's connection without the ORM's row
-    loading, and rows are unpacked as tuples: at a district's tens of thousands of letters the per-row cost
-    in Python, not the database, is what the time is spent on (docs/BENCHMARKS.md).
-    """
-    connection = db.session.connection()
-    in_period = (Appeal.school_id.in_(school_ids), Appeal.received_on >= start, Appeal.received_on <= end)
-    appeals = connection.execute(
+@cache
+def _counting(dialect: str, in_district: bool) -> Select[Any]:
+    """The statement that counts (see ``counts_of_schools``), built once per dialect and kind of school list:
+    building it is most of a school's report time otherwise. Parameters: ``district`` or ``schools``, ``start``,
+    ``end``, ``work_days``."""
+    if in_district:
+        of_schools = Appeal.school_id.in_(select(School.id).where(School.district_id == bindparam("district")))
+    else:
+        of_schools = Appeal.school_id.in_(bindparam("schools", expanding=True))
+    table = _work_days_table(dialect)
+    received_day, answered_day = table.alias("received_day"), table.alias("answered_day")
+    letters = (
         select(
-            Appeal.id,
             Appeal.school_id,
-            Appeal.school_year,
-            Appeal.serial_no,
             Appeal.received_on,
             Appeal.category,
             Appeal.applicant_role,
             Appeal.anonymous,
             Appeal.status,
             Appeal.answered_on,
-        ).where(*in_period)
-    ).all()
-    referred: set[int] = set()
-    measures: dict[int, list[str]] = {}
-    if appeals:
-        ids = [row[0] for row in appeals]
-        # PostgreSQL is given the ids as one array: ``= ANY`` probes ``ix_events_case_work`` once per
-        # letter, where a join or an IN over the appeals is planned as a scan of every case event of the
-        # district. SQLite (one school's letters) takes a plain IN list.
-        if connection.dialect.name == "postgresql":
-            of_letters = Event.appeal_id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-        else:
-            of_letters = Event.appeal_id.in_(ids)
-        kinds = (EventType.APPEAL_REFERRED.value, EventType.APPEAL_MEASURE_RECORDED.value)
-        # An appeal's events are its school's (the journal writes them so): no school to check.
-        # Only the measure's kind is read out of ``meta``, by the database: no JSON decoded per event here.
-        for appeal_id, event_type, kind in connection.execute(
-            select(Event.appeal_id, Event.type, Event.meta["kind"].as_string()).where(of_letters, Event.type.in_(kinds))
-        ).all():
-            if event_type == EventType.APPEAL_REFERRED.value:
-                referred.add(appeal_id or 0)  # never None: the query names appeals
-            else:
-                measures.setdefault(appeal_id or 0, []).append(str(kind))
-    by_school: dict[int, list[Letter]] = {}
-    for appeal_id, school_id, year, serial, received_on, category, role, anonymous, status, answered_on in appeals:
-        by_school.setdefault(school_id, []).append(
-            Letter(
-                school_year=year,
-                serial_no=serial,
-                received_on=received_on,
-                category=category,
-                applicant_role=role,
-                anonymous=anonymous,
-                status=status,
-                answered_on=answered_on,
-                referred=appeal_id in referred,
-                measures=tuple(measures.get(appeal_id, ())),
-            )
+            (Appeal.answered_on <= received_day.c.due).label("on_time"),
+            # Outside the table the working days are NULL: that count is then made again (counts_of_schools).
+            case((Appeal.answered_on > Appeal.received_on, answered_day.c.ord - received_day.c.ord), else_=0).label(
+                "days"
+            ),
+            _case_work().label("case_work"),
         )
-    return by_school
+        .outerjoin(received_day, received_day.c.day == Appeal.received_on)
+        .outerjoin(answered_day, answered_day.c.day == Appeal.answered_on)
+        .where(of_schools, Appeal.received_on >= bindparam("start"), Appeal.received_on <= bindparam("end"))
+        # Each figure reads the case work: materialized, it is looked up once per letter, where PostgreSQL
+        # would otherwise inline the lookup into every figure that reads it (a probe per figure per letter).
+        .cte("letters")
+        .prefix_with("MATERIALIZED")
+    )
+
+    def count(*where: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.count().filter(*where) if where else func.count()
+
+    def total(value: ColumnElement[int]) -> ColumnElement[int]:
+        return func.coalesce(func.sum(value), 0)
+
+    answered = letters.c.answered_on.is_not(None)
+    case_work = letters.c.case_work  # NULL without case work: no string work at all for most letters
+    return select(
+        letters.c.school_id,
+        count(),
+        count(letters.c.anonymous == true()),
+        count(letters.c.status == AppealStatus.NOT_ACCEPTED.value),
+        count(_marks(case_work, REFERRED) > 0),  # a letter referred twice is one referred letter
+        count(answered),
+        count(answered, letters.c.on_time == true()),
+        total(case((answered, letters.c.days), else_=0)),
+        count(letters.c.status == AppealStatus.CLOSED.value),
+        *(count(letters.c.category == category) for category in CATEGORIES),
+        *(count(letters.c.applicant_role == role) for role in APPLICANT_ROLES),
+        *(total(_marks(case_work, kind)) for kind in MEASURE_KINDS),
+        func.min(letters.c.received_on),
+        func.max(letters.c.received_on),
+        func.max(letters.c.answered_on),
+    ).group_by(letters.c.school_id)
+
+
+def counts_of_schools(
+    schools: list[int] | InDistrict,
+    start: dt.date,
+    end: dt.date,
+    calendar: WorkCalendar,
+    due_in: int,
+    days: tuple[dt.date, dt.date] | None = None,
+) -> dict[int, dict[str, Any]]:
+    """The figures of each school's letters received in [start, end] (schools on one calendar): received,
+    by category and by the writer's role, anonymous, not accepted, referred, answered and on time, the
+    average working days to an answer, measures taken. Every figure of the dashboard, the monthly report and
+    a district is counted here, and nowhere else.
+
+    The database counts, in one statement: one row comes back per school, not one per letter, whose
+    unpacking in Python was most of a district's time (docs/BENCHMARKS.md). Deadlines need the school's
+    calendar, which goes with the statement as a table of ``days`` (``_work_days``): by default from the
+    period's start (or the earliest day a letter may be received) to the last day a letter or an answer can
+    be dated (today, ``rules.RECEIVED_ON_TOLERANCE``), never the thousands of years a period may name.
+    Should a letter or an answer be dated outside them all the same, the count is made again over the days
+    from the first to the last date found: the figures are exact whatever the data."""
+    connection = db.session.connection()
+    if days is None:
+        first = max(start, rules.EARLIEST_RECEIVED_ON)
+        latest_possible = dt.datetime.now(dt.UTC).date() + rules.RECEIVED_ON_TOLERANCE + dt.timedelta(days=1)
+        days = (first, max(first, latest_possible))
+    parameters: dict[str, Any] = {"start": start, "end": end, "work_days": _work_days(calendar, due_in, days, end)}
+    if isinstance(schools, InDistrict):
+        parameters["district"] = schools.district_id
+    else:
+        parameters["schools"] = schools
+    if connection.dialect.name == "postgresql" and (isinstance(schools, InDistrict) or len(schools) > 1):
+        # A district's count is costed high enough for PostgreSQL to compile it to machine code first, which
+        # took longer (40-100 ms) than it saved on 42,000 letters. For this transaction only.
+        connection.execute(text("SET LOCAL jit = off"))
+    rows = connection.execute(_counting(connection.dialect.name, isinstance(schools, InDistrict)), parameters).all()
+    dates = [day for row in rows for day in row[-3:] if day is not None]
+    if dates and (min(dates) < days[0] or max(dates) > days[1]):
+        return counts_of_schools(schools, start, end, calendar, due_in, (min(dates), max(dates)))
+    figures: dict[int, dict[str, Any]] = {}
+    for school_id, *numbers in rows:
+        received, anonymous, not_accepted, referred, answers, on_time, took, closed = numbers[:8]
+        tallies = iter(numbers[8:-3])
+        figures[school_id] = {
+            "received": received,
+            "by_category": {category: next(tallies) for category in CATEGORIES},
+            "by_applicant_role": {role: next(tallies) for role in APPLICANT_ROLES},
+            "anonymous": anonymous,
+            "not_accepted": not_accepted,
+            "referred": referred,
+            "answered": answers,
+            "answered_on_time": on_time,
+            "closed": closed,
+            "measures": {kind: next(tallies) // len(MARK + kind + MARK) for kind in MEASURE_KINDS},
+            "days_to_answer": took,
+        }
+    return {school_id: _with_shares(school) for school_id, school in figures.items()}
+
+
+def _with_shares(figures: dict[str, Any]) -> dict[str, Any]:
+    """The counts with the anonymous share, the share on time and the average working days to an answer."""
+    days = figures.pop("days_to_answer")
+    return {
+        **figures,
+        "anonymous_share": _share(figures["anonymous"], figures["received"]),
+        "answered_on_time_share": _share(figures["answered_on_time"], figures["answered"]),
+        "average_days_to_answer": round(days / figures["answered"], 1) if figures["answered"] else None,
+    }
+
+
+def counts(school: School, start: dt.date, end: dt.date, calendar: WorkCalendar, due_in: int) -> dict[str, Any]:
+    """One school's figures for letters received in [start, end] (``counts_of_schools``)."""
+    return counts_of_schools([school.id], start, end, calendar, due_in).get(school.id) or _with_shares(_zero())
 
 
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _memo(compute: Callable[[Any], Any], memo: dict[Any, Any], key: tuple[Any, ...]) -> Callable[[Any], Any]:
-    """``compute`` remembered in ``memo`` under ``key`` + its argument."""
-
-    def remembered(argument: Any) -> Any:
-        if (*key, argument) not in memo:
-            memo[(*key, argument)] = compute(argument)
-        return memo[(*key, argument)]
-
-    return remembered
-
-
-def counts(
-    letters: list[Letter], calendar: WorkCalendar, due_in: int, memo: dict[Any, Any] | None = None
-) -> dict[str, Any]:
-    """The figures of a set of letters: received, by category and by the writer's role, anonymous,
-    not accepted, referred, answered and on time, the average working days to an answer, measures taken.
-
-    ``memo`` may be shared by calls on the same calendar (a district's schools with the same settings)."""
-    memo = {} if memo is None else memo
-    answered = [letter for letter in letters if letter.answered_on is not None]
-    # Many letters share a day received (and a district's schools share a calendar): each deadline and
-    # each count of working days is worked out once per distinct day, not once per letter.
-    due_on = _memo(lambda received_on: calendar.due_on(received_on, due_in), memo, ("due", due_in))
-    between = _memo(lambda pair: calendar.working_days_between(*pair), memo, ("between",))
-    on_time = [
-        letter
-        for letter in answered
-        if letter.answered_on is not None and letter.answered_on <= due_on(letter.received_on)
-    ]
-    days = [between((letter.received_on, letter.answered_on)) for letter in answered if letter.answered_on]
-    measures = Counter(kind for letter in letters for kind in letter.measures)
-    categories = Counter(letter.category for letter in letters)
-    roles = Counter(letter.applicant_role for letter in letters)
-    return {
-        "received": len(letters),
-        "by_category": {category: categories[category] for category in CATEGORIES},
-        "by_applicant_role": {role: roles[role] for role in APPLICANT_ROLES},
-        "anonymous": sum(letter.anonymous for letter in letters),
-        "anonymous_share": _share(sum(letter.anonymous for letter in letters), len(letters)),
-        "not_accepted": sum(letter.status == AppealStatus.NOT_ACCEPTED for letter in letters),
-        "referred": sum(letter.referred for letter in letters),
-        "answered": len(answered),
-        "answered_on_time": len(on_time),
-        "answered_on_time_share": _share(len(on_time), len(answered)),
-        "average_days_to_answer": round(sum(days) / len(days), 1) if days else None,
-        "closed": sum(letter.status == AppealStatus.CLOSED for letter in letters),
-        "measures": {kind: measures[kind] for kind in MEASURE_KINDS},
-    }
 
 
 def _month_start(day: dt.date) -> dt.date:
@@ -204,7 +323,6 @@ def dashboard(school: School, today: dt.date | None = None) -> dict[str, Any]:
     ).all()
     since = min([year_start, trend_start, *(row.received_on for row in open_letters)])
     calendar, due_in, settings = _setting_calendar(school, today, since)
-    letters = _letters(school, min(year_start, trend_start), today)
     overdue = sorted(
         (row.school_year, row.serial_no) for row in open_letters if today > calendar.due_on(row.received_on, due_in)
     )
@@ -224,19 +342,19 @@ def dashboard(school: School, today: dt.date | None = None) -> dict[str, Any]:
         "month": {
             "from": month_start,
             "to": today,
-            **counts([x for x in letters if x.received_on >= month_start], calendar, due_in),
+            **counts(school, month_start, today, calendar, due_in),
         },
         "school_year": {
             "from": year_start,
             "to": today,
-            **counts([x for x in letters if x.received_on >= year_start], calendar, due_in),
+            **counts(school, year_start, today, calendar, due_in),
         },
         "overdue": {"count": len(overdue), "letters": [{"school_year": y, "serial_no": n} for y, n in overdue]},
         "last_opening": _opening_summary(last_opening, school) if last_opening else None,
         "last_meeting": {"id": last_meeting.uuid, "held_on": last_meeting.held_on} if last_meeting else None,
         "alerts": cadence_alerts(last_opening, school, today, settings),
         "acts_awaiting": [_opening_summary(opening, school) for opening in awaiting],
-        "trend": _trend(letters, trend_start, month_start),
+        "trend": _trend(school, trend_start, today),
     }
 
 
@@ -260,17 +378,22 @@ def cadence_alerts(last: Opening | None, school: School, today: dt.date, setting
     return alerts
 
 
-def _trend(letters: list[Letter], first: dt.date, last: dt.date) -> list[dict[str, Any]]:
+def _trend(school: School, first: dt.date, today: dt.date) -> list[dict[str, Any]]:
+    """Letters received and answered in each month from ``first`` to this one, counted by day received."""
+    by_day = db.session.execute(
+        select(Appeal.received_on, Appeal.answered_on.is_not(None), func.count())
+        .where(Appeal.school_id == school.id, Appeal.received_on >= first, Appeal.received_on <= today)
+        .group_by(Appeal.received_on, Appeal.answered_on.is_not(None))
+    ).all()
     months = []
     month = first
-    while month <= last:
+    while month <= today:
         end = _month_end(month)
-        received = [letter for letter in letters if month <= letter.received_on <= end]
         months.append(
             {
                 "month": month.strftime("%Y-%m"),
-                "received": len(received),
-                "answered": sum(letter.answered_on is not None for letter in received),
+                "received": sum(n for received_on, _, n in by_day if month <= received_on <= end),
+                "answered": sum(n for received_on, answered, n in by_day if answered and month <= received_on <= end),
             }
         )
         month = end + dt.timedelta(days=1)
@@ -296,7 +419,7 @@ def monthly_report(school: School, month: dt.date, today: dt.date | None = None)
     end = _month_end(month)
     today = today or journal.school_today(school)
     calendar, due_in, _ = _setting_calendar(school, today, month)
-    figures = counts(_letters(school, month, end), calendar, due_in)
+    figures = counts(school, month, end, calendar, due_in)
     # A share tells as much as the counts it is made of: it is shown only where neither the part nor the
     # rest is a hidden small count, and an average only over enough answers.
     shares = {
@@ -334,8 +457,9 @@ def district_figures(district_id: int, start: dt.date, end: dt.date) -> dict[str
     school on its own calendar, small counts hidden as in the monthly report; no name of a writer, no
     serial number, no word of a letter.
 
-    The letters of every school come in one pass, and schools with the same settings and date share one
-    calendar: a district of 1,000 schools is then a few queries, not thousands (docs/BENCHMARKS.md)."""
+    Schools with the same settings share one calendar and are counted together, by the database: a
+    district of 1,000 schools is then a few queries, not thousands, and a row per school comes back, not
+    one per letter (docs/BENCHMARKS.md)."""
     # The schools as plain rows: what the figures need of each is its name, time zone and settings.
     linked = (
         db.session.connection()
@@ -346,18 +470,22 @@ def district_figures(district_id: int, start: dt.date, end: dt.date) -> dict[str
         )
         .all()
     )
-    letters = _letters_of_schools(select(School.id).where(School.district_id == district_id), start, end)
-    calendars: dict[tuple[str, str], tuple[WorkCalendar, int, dict[Any, Any]]] = {}
+    # Schools with the same time zone and settings share a calendar, and are counted in one query.
+    alike: dict[tuple[str, str], tuple[Any, list[int]]] = {}
+    for school_id, _, _, timezone, settings in linked:
+        key = (timezone, json.dumps(settings or {}, sort_keys=True, default=str))
+        alike.setdefault(key, (settings, []))[1].append(school_id)
+    figures_of: dict[int, dict[str, Any]] = {}
+    for (timezone, _), (settings, school_ids) in alike.items():
+        model = School(timezone=timezone, settings=settings)  # not added to the session: never saved
+        calendar, due_in, _ = _setting_calendar(model, journal.school_today(model), start)
+        # A district of one calendar is named by its id rather than a list of a thousand ids.
+        of_schools: list[int] | InDistrict = InDistrict(district_id) if len(alike) == 1 else school_ids
+        figures_of.update(counts_of_schools(of_schools, start, end, calendar, due_in))
     per_school = []
     total: dict[str, Any] = {}
-    for school_id, school_uuid, name, timezone, settings in linked:
-        key = (timezone, json.dumps(settings or {}, sort_keys=True, default=str))
-        if key not in calendars:
-            alike = School(timezone=timezone, settings=settings)  # not added to the session: never saved
-            calendar, due_in, _ = _setting_calendar(alike, journal.school_today(alike), start)
-            calendars[key] = (calendar, due_in, {})
-        calendar, due_in, memo = calendars[key]
-        figures = counts(letters.get(school_id, []), calendar, due_in, memo)
+    for school_id, school_uuid, name, _, _ in linked:
+        figures = figures_of.get(school_id) or _with_shares(_zero())
         for share in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
             figures.pop(share)
         total = _add(total, figures)

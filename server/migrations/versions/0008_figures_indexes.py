@@ -1,7 +1,7 @@
 """Indexes for the figures of a district: appeals by school and date received, and the case work.
 
 The dashboard, the monthly report and a district's figures all read a school's appeals received in a
-period (``figures._letters_of_schools``). Without this index PostgreSQL reads every appeal of the school
+period (``figures.counts_of_schools``). Without this index PostgreSQL reads every appeal of the school
 through another ``school_id`` index and filters the dates; with 1,000 schools of 1,000 appeals it reads
 only the period's. The referrals and measures of those letters are then read by appeal through a
 partial index of just those event types (docs/BENCHMARKS.md, "A district of a million appeals"). Only
