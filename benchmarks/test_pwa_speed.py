@@ -57,6 +57,18 @@ ALL_SYNCED = """() => {
 }"""
 
 
+# Every request of the page that began before ``usable`` (the navigation first): its path, and its start,
+# first byte and end in ms since the navigation's start, and the body's bytes as they came (gzip, when
+# sent so). What a fresh device downloads before its first screen is usable: docs/BENCHMARKS.md, "shell".
+TIMELINE = """(usable) => {
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+  return entries.filter((entry) => entry.startTime <= usable).map((entry) => [
+    new URL(entry.name).pathname, Math.round(entry.startTime), Math.round(entry.responseStart),
+    Math.round(entry.responseEnd), entry.encodedBodySize,
+  ]);
+}"""
+
+
 def shell_files() -> list[str]:
     """The SHELL list of the service worker: what a tablet downloads and keeps to work offline."""
     source = (PWA / "service-worker.js").read_text(encoding="utf-8")
@@ -132,31 +144,60 @@ def in_page_ms(page: Page, predicate: str, action: Callable[[], None], start: st
 # -- the shell's size -------------------------------------------------------------------------------
 
 
-def test_shell_size_gzipped(live_server):
-    files = shell_files()
-    sizes = {url: len(gzip.compress((PWA / url.lstrip("/")).read_bytes(), compresslevel=9)) for url in files}
-    total = sum(sizes.values())
-    js = sum(size for url, size in sizes.items() if url.endswith(".js"))
-    biggest = [f"{url} {size}" for url, size in sorted(sizes.items(), key=lambda item: -item[1])[:8]]
-    raw = sum((PWA / url.lstrip("/")).stat().st_size for url in files)
+def test_shell_size_gzipped(live_server, page):
+    """The shell: every byte a fresh device downloads before its first screen is usable (the critical path).
 
-    # What the server actually sends for the same files when the browser accepts gzip.
+    Measured in the browser, not listed by hand: a fresh profile opens the app (no throttling: the bytes do
+    not depend on it), and every request that began before the login form was in the DOM counts, with its
+    body as it came off the wire (gzipped when the server gzips it; the navigation included). The service
+    worker's precache of everything else starts after the first screen and is reported on its own figure.
+    """
+    page.add_init_script(TIMING_HOOKS)
+    page.goto("/", wait_until="commit")
+    usable = float(page.evaluate(f"() => __benchUntil({LOGIN_READY})"))
+    timeline = page.evaluate(TIMELINE, usable)
+    sizes = {path: size for path, _start, _first_byte, _end, size in timeline}
+    total = sum(sizes.values())
+    js = sum(size for path, size in sizes.items() if path.endswith(".js"))
+
+    ok_total = figure(
+        "pwa.shell_gzip_kb",
+        total / 1024,
+        "KB",
+        100,
+        until="login form in the DOM",
+        requests=len(sizes),
+        files=[f"{path} {size}" for path, size in sizes.items()],
+    )
+    ok_js = figure("pwa.shell_js_gzip_kb", js / 1024, "KB", 40, js_files=sum(path.endswith(".js") for path in sizes))
+
+    # The precache: what a device downloads once to work offline (every file of the worker's SHELL list),
+    # fetched from the live server as the worker does, bytes as they came off the wire. No budget.
+    files = shell_files()
     wire = 0
     encodings: dict[str, int] = {}
+    biggest: dict[str, int] = {}
     for url in files:
         address = live_server.url + url  # http on loopback: our own live server
         request = urllib.request.Request(address, headers={"Accept-Encoding": "gzip"})  # noqa: S310
         with urllib.request.urlopen(request) as response:  # noqa: S310
-            wire += len(response.read())  # urllib does not decode: these are the bytes on the wire
+            size = len(response.read())  # urllib does not decode: these are the bytes on the wire
+            wire += size
+            biggest[url] = size
             encoding = response.headers.get("Content-Encoding") or "identity"
             encodings[encoding] = encodings.get(encoding, 0) + 1
-
-    ok_total = figure(
-        "pwa.shell_gzip_kb", total / 1024, "KB", 100, files=len(files), raw_kb=round(raw / 1024, 1), biggest=biggest
+    sources = sum(len(gzip.compress((PWA / url.lstrip("/")).read_bytes(), compresslevel=9)) for url in files)
+    figure(
+        "pwa.precache_served_kb",
+        wire / 1024,
+        "KB",
+        None,
+        files=len(files),
+        content_encoding=encodings,
+        sources_gzip_kb=round(sources / 1024, 1),
+        biggest=[f"{url} {size}" for url, size in sorted(biggest.items(), key=lambda item: -item[1])[:8]],
     )
-    ok_js = figure("pwa.shell_js_gzip_kb", js / 1024, "KB", 40, js_files=sum(u.endswith(".js") for u in files))
-    figure("pwa.shell_served_kb", wire / 1024, "KB", None, content_encoding=encodings)
-    assert ok_total and ok_js, f"shell over budget; biggest gzipped files: {biggest}"
+    assert ok_total and ok_js, f"shell over budget: {sizes}"
 
 
 # -- first load and offline reload ----------------------------------------------------------------
@@ -171,14 +212,15 @@ def test_first_load_on_slow_3g(context, page):
     page.goto("/", wait_until="commit", timeout=120_000)
     usable = float(page.evaluate(f"() => __benchUntil({LOGIN_READY})"))
     expect(page.locator("input[name=username]")).to_be_editable()
-    loaded = page.evaluate("() => performance.getEntriesByType('resource').length")
+    timeline = page.evaluate(TIMELINE, usable)
     ok = figure(
         "pwa.first_load_slow3g_cpu4x_ms",
         usable,
         "ms",
         5000,
         until="login form in the DOM",
-        requests=loaded,
+        requests=len(timeline),
+        timeline=[" ".join(str(part) for part in entry) for entry in timeline],
         workers_throttled=len(throttle.workers),
         worker_answers=throttle.worker_answers,
     )

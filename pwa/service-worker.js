@@ -2,7 +2,7 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.10';
+const VERSION = '2026-11-22.11';
 const PREFIX = 'ishenim-shell-';
 const CACHE = `${PREFIX}${VERSION}`;
 
@@ -73,7 +73,11 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys().then((names) => Promise.all(
     names.filter((name) => name.startsWith(PREFIX) && name !== CACHE).map((name) => caches.delete(name)),
-  )));
+  )).then(() => self.clients.claim()));
+  // claim(): the page of a first visit is not controlled by a worker installed after it loaded, and the app
+  // loads its screens with import() when they are opened: without the claim, that page going offline could
+  // not open a screen it had not opened yet. (An update activates only when a page asked, SKIP_WAITING, and
+  // then every controlled page switches anyway; app.js does not reload for a first claim.)
 });
 
 self.addEventListener('message', (event) => {

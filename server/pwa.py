@@ -11,26 +11,35 @@ asks with ``If-None-Match`` (a 304 of a few hundred bytes) whether it is still c
 the SHELL list to carry the version, i.e. a build step this app does without. ``no-cache`` also stops a
 browser from guessing a lifetime from Last-Modified and mixing files of two versions before the worker
 is installed.
+
+JavaScript under ``js/`` is served through ``server.pwa_bundle``: ``js/app.js`` as one file with every module
+of the first screen, the other modules with their imports of those taken from it. Its version is the
+version of every ``.js`` file under ``js/``, since the bundle and the rewritten imports depend on them all.
+Then JavaScript, CSS and JSON are minified (``server.pwa_minify``) before gzip; the ETag is the served bytes'.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import mimetypes
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
+from server import pwa_bundle, pwa_minify
 from server.compression import COMPRESSIBLE, MIN_BYTES, STATIC_LEVEL, accepts_gzip, gzip_bytes
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
 mimetypes.add_type("application/manifest+json", ".webmanifest")
+log = logging.getLogger(__name__)
 
 
 class ShellPathConverter(PathConverter):
@@ -43,7 +52,7 @@ class ShellPathConverter(PathConverter):
 class ShellFile:
     """One version of one file: its bytes, their gzip (None when not worth it) and their validators."""
 
-    version: tuple[int, int]  # (size, mtime_ns): a changed file is read again
+    version: object  # (size, mtime_ns), for JavaScript of every module: a changed file is read again
     mimetype: str
     body: bytes
     gzipped: bytes | None
@@ -51,19 +60,93 @@ class ShellFile:
     modified: datetime
 
 
+# The catalog index.html carries inline (pwa/js/i18n.js reads it): a fresh device's language, Kyrgyz. Its
+# bytes follow the page's head, so they arrive while the browser waits the round trip for the app's files
+# instead of taking bandwidth from them after it (docs/BENCHMARKS.md, the PWA's first load).
+INLINE_CATALOG = "locales/ky.json"
+
 _files: dict[str, ShellFile] = {}
+_builds: dict[str, tuple[object, dict[str, str] | None]] = {}  # directory -> (version, served modules)
 
 
-def load(path: str) -> ShellFile:
-    """The file at ``path`` from the process's cache, read and compressed again only when it changed."""
+def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
+    """Every module under ``js/`` with its size and mtime: the version of the bundle and the rewrites."""
+    found = []
+    for folder, _subfolders, names in os.walk(os.path.join(directory, "js")):
+        for name in names:
+            if name.endswith(".js"):
+                stat = os.stat(os.path.join(folder, name))
+                found.append((os.path.join(folder, name), stat.st_size, stat.st_mtime_ns))
+    return tuple(sorted(found))
+
+
+def _javascript(directory: str, module: str, body: bytes, version: object) -> bytes:
+    """A module as served: the bundle for the entry, imports from it for the modules outside it.
+
+    All or nothing: when any module cannot be bundled or rewritten, every module is served as it is (the
+    browser then walks the import graph itself: slower, still one instance of each module).
+    """
+    cached = _builds.get(directory)
+    if cached is None or cached[0] != version:
+        try:
+            built: dict[str, str] | None = pwa_bundle.build(Path(directory))
+        except pwa_bundle.BundleError:
+            log.exception("the PWA's modules are served unbundled")
+            built = None
+        cached = (version, built)
+        _builds[directory] = cached
+    served = cached[1]
+    if served is None or module not in served:
+        return body
+    return served[module].encode("utf-8")
+
+
+def _with_catalog(page: bytes, catalog: str) -> bytes:
+    """``page`` with the catalog at ``catalog`` as a JSON data block before ``</body>`` (not a script: the CSP
+    has nothing to allow). Every ``<`` is written ``\\u003c``, so no text of the catalog can close the block."""
+    with open(catalog, encoding="utf-8") as file:
+        messages = json.load(file)
+    text = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    lang = PurePosixPath(catalog).stem
+    block = f'<script type="application/json" id="catalog-{lang}">{text}</script>\n</body>'
+    if page.count(b"</body>") != 1:
+        return page
+    return page.replace(b"</body>", block.encode("utf-8"))
+
+
+def load(path: str, directory: str | None = None) -> ShellFile:
+    """The file at ``path`` from the process's cache, read and compressed again only when it changed.
+
+    With ``directory`` (the site's folder), a module under ``js/`` is served as ``server.pwa_bundle`` makes it.
+    """
     stat = os.stat(path)
-    version = (stat.st_size, stat.st_mtime_ns)
+    version: object = (stat.st_size, stat.st_mtime_ns)
+    modified_ns = stat.st_mtime_ns
+    site = directory or ""  # without a site folder (tests of the cache), the file is served as it is
+    module = os.path.relpath(path, site).replace(os.sep, "/") if site else ""
+    javascript = module.startswith("js/") and module.endswith(".js")
+    catalog = os.path.join(site, INLINE_CATALOG) if module == "index.html" else None
+    if catalog is not None and os.path.isfile(catalog):
+        inline = os.stat(catalog)
+        version = (version, inline.st_size, inline.st_mtime_ns)
+        modified_ns = max(modified_ns, inline.st_mtime_ns)
+    else:
+        catalog = None
+    if javascript:
+        modules = _module_versions(site)
+        version = modules
+        modified_ns = max(entry[2] for entry in modules)
     cached = _files.get(path)
     if cached is not None and cached.version == version:
         return cached
     with open(path, "rb") as file:
         body = file.read()
+    if javascript:
+        body = _javascript(site, module, body, version)
+    if catalog is not None:
+        body = _with_catalog(body, catalog)
     mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+    body = pwa_minify.minify(mimetype, body)
     gzipped = gzip_bytes(body, STATIC_LEVEL) if mimetype in COMPRESSIBLE and len(body) >= MIN_BYTES else None
     if gzipped is not None and len(gzipped) >= len(body):
         gzipped = None
@@ -74,7 +157,7 @@ def load(path: str) -> ShellFile:
         body,
         gzipped,
         hashlib.sha256(body).hexdigest()[:32],
-        datetime.fromtimestamp(stat.st_mtime, UTC),
+        datetime.fromtimestamp(modified_ns / 1e9, UTC),
     )
     _files[path] = entry
     return entry
@@ -85,7 +168,7 @@ def _serve(filename: str) -> Response:
     path = safe_join(directory, filename)
     if path is None or not os.path.isfile(path):
         raise NotFound()
-    entry = load(path)
+    entry = load(path, directory)
     gzip_it = entry.gzipped is not None and accepts_gzip(request)
     response = Response(entry.gzipped if gzip_it else entry.body, mimetype=entry.mimetype)
     if entry.gzipped is not None:

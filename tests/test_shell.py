@@ -43,3 +43,32 @@ def test_the_service_worker_is_always_revalidated(client):
     response = client.get("/service-worker.js")
     assert response.status_code == 200 and "no-cache" in response.headers["Cache-Control"]
     response.close()
+
+
+def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_the_block(app, client, tmp_path):
+    """server/pwa.py writes locales/ky.json into index.html as a JSON data block (pwa/js/i18n.js reads it), so
+    a fresh device's first screen needs no request for it; a changed catalog is a new page (a new ETag)."""
+    import json
+    import re
+    import shutil
+
+    from server.pwa import PWA_DIR
+
+    shell = tmp_path / "pwa"
+    shutil.copytree(PWA_DIR, shell)
+    app.config["PWA_DIR"] = shell
+    catalog = json.loads((shell / "locales/ky.json").read_text(encoding="utf-8"))
+    catalog["app.title"] = "</script><script>alert(1)</script><!--"
+    (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+
+    first = client.get("/")
+    page = first.get_data(as_text=True)
+    blocks = re.findall(r'<script type="application/json" id="catalog-ky">(.*?)</script>', page, re.S)
+    assert len(blocks) == 1 and "<" not in blocks[0]
+    assert json.loads(blocks[0]) == catalog
+    assert page.count("<script") == 2  # the module and the data block: the catalog opened none
+
+    catalog["app.title"] = "Ишеним"
+    (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    again = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]

@@ -1,35 +1,22 @@
 /**
  * Boot: the service worker and its update prompt, the router (#/…), the lock, the idle timer and the sync
  * loop's triggers. Screens live in ui/; the data layer in store.js, vault.js, sync.js and api.js.
+ *
+ * Only what a fresh device's first screen needs is imported statically: the login form, the shell, the
+ * vault (does one exist?). Every other screen, and the encrypted store and the sync loop, come with `import()`
+ * when first needed. On Slow 3G each further file on the critical path costs a round trip of 2 s (six at a
+ * time over HTTP/1.1), and a fresh device's first screen is the login form. The service worker, registered
+ * once the first screen is drawn, still precaches every file, so every screen works offline afterwards.
  */
 import * as api from './api.js';
-import * as store from './store.js';
 import * as vault from './vault.js';
-import { createSync, wireTriggers } from './sync.js';
 import { onLanguageChange, savedLanguage, setLanguage, t } from './i18n.js';
 import { h, replaceChildren } from './dom.js';
 import { createShell } from './ui/shell.js';
 import * as drafts from './ui/drafts.js';
 import { closeAllDialogs } from './ui/dialogs.js';
-import { reloginDialog } from './ui/relogin.js';
 import { describeError } from './ui/errors.js';
 import * as loginScreen from './ui/login.js';
-import * as passphraseScreen from './ui/passphrase.js';
-import * as unlockScreen from './ui/unlock.js';
-import * as journalScreen from './ui/journal.js';
-import * as newLetterScreen from './ui/new-letter.js';
-import * as letterScreen from './ui/letter.js';
-import * as amendScreen from './ui/amend.js';
-import * as attentionScreen from './ui/attention.js';
-import * as resendScreen from './ui/resend.js';
-import * as settingsScreen from './ui/settings.js';
-import * as openings from './ui/openings.js';
-import * as meetings from './ui/meetings.js';
-import * as printScreen from './ui/print.js';
-import * as dashboardScreen from './ui/dashboard.js';
-import * as reportScreen from './ui/report.js';
-import * as adminScreen from './ui/admin.js';
-import * as auditScreen from './ui/audit.js';
 
 /** The idle lock when the school's settings are not known yet (the issue's default). */
 const DEFAULT_IDLE_LOCK_MINUTES = 10;
@@ -38,34 +25,87 @@ const SYNC_INTERVAL_MS = 60_000;
 /** How often an open app asks the server whether a new shell version exists. */
 const UPDATE_CHECK_MS = 60 * 60_000;
 
-// Routes: name, pattern, screen, and who may see it: 'login', 'passphrase' and 'unlock' are the way in
-// (redirectFor decides which one applies); 'app' screens need the vault unlocked and a logged-in session.
+/**
+ * A module loaded with `import()` on first use, once; a failed load (offline before the precache finished)
+ * is tried again next time.
+ * @template T
+ * @param {() => Promise<T>} load
+ * @returns {() => Promise<T>}
+ */
+function lazy(load) {
+  let promise = null;
+  return () => {
+    promise ||= load().catch((error) => {
+      promise = null;
+      throw error;
+    });
+    return promise;
+  };
+}
+
+let store = null; // the encrypted store: loaded before any screen past the login form (loadData)
+let printScreen = null; // loaded with the print and report screens; it clears the paper they leave under <body>
+const loadSync = lazy(() => import('./sync.js'));
+const loadData = lazy(async () => {
+  [store] = await Promise.all([import('./store.js'), loadSync()]);
+  return store;
+});
+const loadPrint = lazy(async () => {
+  [printScreen] = await Promise.all([import('./ui/print.js'), loadPrintStyles()]);
+  return printScreen;
+});
+
+/** print.css joins the page with the first printed paper: nothing else uses it, so the first screen does not wait for it. */
+function loadPrintStyles() {
+  const href = new URL('../css/print.css', import.meta.url).pathname;
+  if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const link = document.createElement('link');
+    link.rel = 'stylesheet';
+    link.href = href;
+    link.addEventListener('load', resolve);
+    link.addEventListener('error', () => {
+      link.remove(); // asked again with the next paper
+      reject(new Error('print.css did not load'));
+    });
+    document.head.append(link);
+  });
+}
+const loadRelogin = lazy(() => import('./ui/relogin.js'));
+const screen = (load, pick = (module) => module) => lazy(async () => pick(await load()));
+const openings = lazy(() => import('./ui/openings.js'));
+const meetings = lazy(() => import('./ui/meetings.js'));
+const newLetterScreen = lazy(() => import('./ui/new-letter.js'));
+
+// Routes: name, pattern, screen (or `load`, its import()), and who may see it: 'login', 'passphrase' and
+// 'unlock' are the way in (redirectFor decides which one applies); 'app' screens need the vault unlocked
+// and a logged-in session.
 const ROUTES = [
   { name: 'login', pattern: /^#\/login$/, screen: loginScreen, access: 'login' },
-  { name: 'passphrase', pattern: /^#\/passphrase$/, screen: passphraseScreen, access: 'passphrase' },
-  { name: 'unlock', pattern: /^#\/unlock$/, screen: unlockScreen, access: 'unlock' },
-  { name: 'journal', pattern: /^#\/journal(?:\?(?<query>.*))?$/, screen: journalScreen, access: 'app' },
-  { name: 'new', pattern: /^#\/new$/, screen: newLetterScreen, access: 'app' },
-  { name: 'amend', pattern: /^#\/letter\/([0-9a-fA-F-]{36})\/amend$/, screen: amendScreen, access: 'app' },
-  { name: 'letter', pattern: /^#\/letter\/([0-9a-fA-F-]{36})$/, screen: letterScreen, access: 'app' },
-  { name: 'attention', pattern: /^#\/attention$/, screen: attentionScreen, access: 'app' },
-  { name: 'resend', pattern: /^#\/attention\/([0-9a-fA-F-]{36})$/, screen: resendScreen, access: 'app' },
-  { name: 'settings', pattern: /^#\/settings$/, screen: settingsScreen, access: 'app' },
-  { name: 'openings', pattern: /^#\/openings$/, screen: openings.list, access: 'app' },
-  { name: 'opening-new', pattern: /^#\/openings\/new$/, screen: openings.create, access: 'app' },
-  { name: 'opening', pattern: /^#\/opening\/([0-9a-fA-F-]{36})$/, screen: openings.page, access: 'app' },
-  { name: 'new', pattern: /^#\/opening\/([0-9a-fA-F-]{36})\/letter$/, screen: newLetterScreen, access: 'app' },
-  { name: 'meetings', pattern: /^#\/meetings$/, screen: meetings.list, access: 'app' },
-  { name: 'meeting-new', pattern: /^#\/meetings\/new$/, screen: meetings.create, access: 'app' },
-  { name: 'meeting', pattern: /^#\/meeting\/([0-9a-fA-F-]{36})$/, screen: meetings.page, access: 'app' },
-  { name: 'dashboard', pattern: /^#\/dashboard$/, screen: dashboardScreen, access: 'app' },
-  { name: 'report', pattern: /^#\/report(?:\/(?<month>[0-9]{4}-[0-9]{2}))?$/, screen: reportScreen, access: 'app' },
-  { name: 'admin', pattern: /^#\/admin(?:\/(?<tab>devices|settings))?$/, screen: adminScreen, access: 'app' },
-  { name: 'audit', pattern: /^#\/audit(?:\?(?<query>.*))?$/, screen: auditScreen, access: 'app' },
+  { name: 'passphrase', pattern: /^#\/passphrase$/, load: screen(() => import('./ui/passphrase.js')), access: 'passphrase' },
+  { name: 'unlock', pattern: /^#\/unlock$/, load: screen(() => import('./ui/unlock.js')), access: 'unlock' },
+  { name: 'journal', pattern: /^#\/journal(?:\?(?<query>.*))?$/, load: screen(() => import('./ui/journal.js')), access: 'app' },
+  { name: 'new', pattern: /^#\/new$/, load: newLetterScreen, access: 'app' },
+  { name: 'amend', pattern: /^#\/letter\/([0-9a-fA-F-]{36})\/amend$/, load: screen(() => import('./ui/amend.js')), access: 'app' },
+  { name: 'letter', pattern: /^#\/letter\/([0-9a-fA-F-]{36})$/, load: screen(() => import('./ui/letter.js')), access: 'app' },
+  { name: 'attention', pattern: /^#\/attention$/, load: screen(() => import('./ui/attention.js')), access: 'app' },
+  { name: 'resend', pattern: /^#\/attention\/([0-9a-fA-F-]{36})$/, load: screen(() => import('./ui/resend.js')), access: 'app' },
+  { name: 'settings', pattern: /^#\/settings$/, load: screen(() => import('./ui/settings.js')), access: 'app' },
+  { name: 'openings', pattern: /^#\/openings$/, load: screen(openings, (module) => module.list), access: 'app' },
+  { name: 'opening-new', pattern: /^#\/openings\/new$/, load: screen(openings, (module) => module.create), access: 'app' },
+  { name: 'opening', pattern: /^#\/opening\/([0-9a-fA-F-]{36})$/, load: screen(openings, (module) => module.page), access: 'app' },
+  { name: 'new', pattern: /^#\/opening\/([0-9a-fA-F-]{36})\/letter$/, load: newLetterScreen, access: 'app' },
+  { name: 'meetings', pattern: /^#\/meetings$/, load: screen(meetings, (module) => module.list), access: 'app' },
+  { name: 'meeting-new', pattern: /^#\/meetings\/new$/, load: screen(meetings, (module) => module.create), access: 'app' },
+  { name: 'meeting', pattern: /^#\/meeting\/([0-9a-fA-F-]{36})$/, load: screen(meetings, (module) => module.page), access: 'app' },
+  { name: 'dashboard', pattern: /^#\/dashboard$/, load: screen(() => import('./ui/dashboard.js')), access: 'app' },
+  { name: 'report', pattern: /^#\/report(?:\/(?<month>[0-9]{4}-[0-9]{2}))?$/, load: screen(async () => (await Promise.all([import('./ui/report.js'), loadPrint()]))[0]), access: 'app' },
+  { name: 'admin', pattern: /^#\/admin(?:\/(?<tab>devices|settings))?$/, load: screen(() => import('./ui/admin.js')), access: 'app' },
+  { name: 'audit', pattern: /^#\/audit(?:\?(?<query>.*))?$/, load: screen(() => import('./ui/audit.js')), access: 'app' },
   {
     name: 'print',
     pattern: /^#\/print\/(?<doc>act|minutes|notice|slips|journal)(?:\/(?<id>[0-9a-fA-F-]{36}))?(?:\/(?<n>[0-9]{1,3}))?$/,
-    screen: printScreen,
+    load: loadPrint,
     access: 'app',
   },
 ];
@@ -82,7 +122,11 @@ let flashMessage = null;
 /** What the screens get: the data layer and the app's few verbs. */
 const app = {
   api,
-  store,
+  /** The encrypted store: route() loads it before any screen that may read it. */
+  get store() {
+    if (!store) throw new Error('store.js is not loaded yet');
+    return store;
+  },
   vault,
   /** The login made before the vault exists: kept in memory until the passphrase is set. */
   pendingLogin: null,
@@ -151,29 +195,45 @@ async function redirectFor(entry) {
 }
 
 /**
+ * Route to `hash` in place of the current address, at once: location.replace would route only on its
+ * hashchange, a task (and often a painted frame) later — on a fresh device's first load that is twice
+ * ('' → #/journal → #/login).
+ * @param {string} hash
+ */
+function redirectTo(hash) {
+  history.replaceState(history.state, '', hash);
+  return route();
+}
+
+/**
  * Render the screen of the current hash. Later calls win over slower earlier ones.
  * @param {{refresh?: boolean}} [options] a refresh after a sync keeps the scroll position and the focus
  */
 async function route({ refresh = false } = {}) {
   const ticket = ++renderCounter;
-  printScreen.clearPrintArea(); // a printed paper belongs to the print screen only
+  printScreen?.clearPrintArea(); // a printed paper belongs to the print screen only
   const entry = matchRoute(location.hash);
   if (!entry) {
-    navigate('#/journal', { replace: true });
+    await redirectTo('#/journal');
     return;
   }
   const redirect = await redirectFor(entry);
   if (ticket !== renderCounter) return;
   if (redirect) {
     if (entry.access === 'app' && redirect === '#/unlock') returnTo = location.hash;
-    navigate(redirect, { replace: true });
+    await redirectTo(redirect);
     return;
   }
   shell.setMode(entry.access === 'app' ? 'app' : 'public');
   shell.setRoute(entry.name);
   let view;
   try {
-    view = await entry.screen.render(app, entry.params);
+    // The way in (login, passphrase, unlock) does without the store, except the login of an open vault,
+    // which reads the session; the screens past it read the journal.
+    const needsData = entry.access === 'app' || (entry.access === 'login' && vault.isUnlocked());
+    const [screenModule] = await Promise.all([entry.screen || entry.load(), needsData ? loadData() : null]);
+    if (ticket !== renderCounter) return;
+    view = await screenModule.render(app, entry.params);
   } catch (error) {
     view = errorView(error);
   }
@@ -182,6 +242,7 @@ async function route({ refresh = false } = {}) {
   const scrollY = window.scrollY;
   const shownFlash = refresh ? shell.main.querySelector(':scope > .flash') : null;
   replaceChildren(shell.main, view);
+  afterFirstScreen();
   if (refresh) {
     if (shownFlash) shell.main.prepend(shownFlash);
     window.scrollTo(0, scrollY);
@@ -211,12 +272,14 @@ function errorView(error) {
  * @param {object} next {token, device_id, user, school, …}
  */
 async function saveSession(next) {
+  await loadData();
   await store.saveSession(next);
   session = next;
 }
 
 /** After the vault opened: read the session and go on to the journal, or to the login. */
 async function afterUnlock() {
+  await loadData();
   session = await store.getSession();
   if (!session?.token) {
     navigate('#/login', { replace: true });
@@ -227,6 +290,7 @@ async function afterUnlock() {
 
 /** The vault is open and the session has a token: arm the idle lock, start syncing, open the journal. */
 async function startSession() {
+  const [, { createSync, wireTriggers }] = await Promise.all([loadData(), loadSync()]);
   shell.setMode('app');
   applySchoolSettings();
   if (!sync) {
@@ -255,6 +319,7 @@ async function logout() {
   sync?.stop();
   unwireTriggers?.();
   unwireTriggers = null;
+  await loadData();
   await store.forgetToken();
   session = await store.getSession();
   shell.setMode('public');
@@ -306,13 +371,15 @@ function onNeedsLogin() {
 
 async function openRelogin() {
   if (!session || document.querySelector('dialog.relogin[open]')) return;
+  const { reloginDialog } = await loadRelogin();
+  if (!session || document.querySelector('dialog.relogin[open]')) return;
   const renewed = await reloginDialog(app);
   reloginDismissed = !renewed;
   if (renewed) sync?.syncNow();
 }
 
 async function refreshStatus() {
-  if (!vault.isUnlocked()) return;
+  if (!vault.isUnlocked() || !store) return;
   try {
     shell.setSync({ pending: await store.pendingCount() });
     await refreshAttention();
@@ -322,7 +389,7 @@ async function refreshStatus() {
 }
 
 async function refreshAttention() {
-  if (!vault.isUnlocked()) return;
+  if (!vault.isUnlocked() || !store) return;
   try {
     shell.setAttention((await store.attentionItems()).length);
   } catch {
@@ -332,12 +399,32 @@ async function refreshAttention() {
 
 // ---- Service worker and the update prompt --------------------------------------------------------
 
+let workerRegistered = false;
+
+/**
+ * The service worker is registered once the first screen is drawn: its install precaches every file of
+ * the app, which on Slow 3G would otherwise queue in front of the first screen's own few requests (six
+ * connections per host over HTTP/1.1).
+ */
+function afterFirstScreen() {
+  if (workerRegistered) return;
+  workerRegistered = true;
+  setTimeout(() => {
+    registerServiceWorker(); // after this task, so the screen is painted first
+    // An enrolled tablet (its worker answers from the cache) readies the store while the passphrase is
+    // typed. Not on a first visit: the page would download those files beside the worker's precache.
+    if (navigator.serviceWorker?.controller) loadData().catch(() => {});
+  }, 0);
+}
+
 let waitingWorker = null;
 let updateAccepted = false; // the user pressed "Reload" (or another tab took the update)
 let controllerChanged = false; // the new version controls this page: reload as soon as nothing is unsaved
+let hadController = false; // whether a worker controlled this page before (not so on a first visit)
 
 async function registerServiceWorker() {
   if (!('serviceWorker' in navigator)) return;
+  hadController = Boolean(navigator.serviceWorker.controller);
   navigator.serviceWorker.addEventListener('controllerchange', onControllerChange);
   try {
     const registration = await navigator.serviceWorker.register('/service-worker.js', { scope: '/' });
@@ -387,6 +474,11 @@ function activateUpdateWhenSaved() {
 }
 
 function onControllerChange() {
+  // The first worker claiming a page it did not load (service-worker.js, activate): the same version, no update.
+  if (!hadController) {
+    hadController = true;
+    return;
+  }
   // Also fires when another tab accepted the update: reload only once nothing unsaved is on this page.
   controllerChanged = true;
   reloadWhenSaved();
@@ -449,6 +541,8 @@ function watchConnectivity() {
 }
 
 async function boot() {
+  // The local database opens meanwhile (the first route asks it whether a vault exists): ~0.1 s at 4× CPU.
+  vaultExists().catch(() => {});
   try {
     await setLanguage(savedLanguage(), { persist: false });
   } catch {
@@ -474,8 +568,7 @@ async function boot() {
   });
   watchActivity();
   watchConnectivity();
-  registerServiceWorker();
-  route();
+  route().catch(() => afterFirstScreen()); // the worker is registered even if no screen could be drawn
 }
 
 boot();

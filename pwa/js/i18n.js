@@ -42,9 +42,13 @@ export function savedLanguage() {
  */
 export async function setLanguage(lang, { fetch: fetchFn = globalThis.fetch, persist = true } = {}) {
   if (!LANGUAGES.includes(lang)) lang = DEFAULT_LANGUAGE;
-  const response = await fetchFn(new URL(`../locales/${lang}.json`, import.meta.url));
-  if (!response.ok) throw new Error(`catalog ${lang}: HTTP ${response.status}`);
-  useCatalog(lang, await response.json());
+  let messages = inlineCatalog(lang);
+  if (!messages) {
+    const response = await fetchFn(new URL(`../locales/${lang}.json`, import.meta.url));
+    if (!response.ok) throw new Error(`catalog ${lang}: HTTP ${response.status}`);
+    messages = await response.json();
+  }
+  useCatalog(lang, messages);
   if (persist) {
     try {
       localStorage.setItem(STORAGE_KEY, lang);
@@ -54,6 +58,25 @@ export async function setLanguage(lang, { fetch: fetchFn = globalThis.fetch, per
   }
   if (globalThis.document) document.documentElement.lang = lang;
   for (const listener of listeners) listener(lang);
+}
+
+/**
+ * The catalog the page carries inline, once: server/pwa.py writes the Kyrgyz one (a fresh device's language)
+ * into index.html as `<script type="application/json" id="catalog-ky">`. Its bytes come with the page, while
+ * the app's files are still a round trip away, so the first screen needs no request of its own for it. Null
+ * when absent or unreadable (node tests, a page served otherwise): then the catalog is fetched.
+ * @param {string} lang
+ * @returns {Object<string, string>|null}
+ */
+function inlineCatalog(lang) {
+  const block = globalThis.document?.getElementById(`catalog-${lang}`);
+  if (!block) return null;
+  block.remove(); // a later switch back to this language fetches it (from the service worker's cache)
+  try {
+    return JSON.parse(block.textContent);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -70,7 +70,10 @@ class Tablet:
         self.page.fill("input[name=repeat-passphrase]", passphrase)
         self.page.locator("form button[type=submit]").click()
         self.wait_for_journal()
+        # Offline-ready: the worker has precached the shell and controls this page (it claims it on activate),
+        # so the screens the app loads with import() later come from its cache, offline too.
         self.page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        self.page.wait_for_function("() => !!navigator.serviceWorker.controller")
 
     def unlock(self, passphrase: str = PASSPHRASE) -> None:
         """Unlock; the app returns to the screen it was locked on."""

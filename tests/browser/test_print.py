@@ -9,9 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Route
+
+from server.pwa import PWA_DIR
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 
@@ -166,12 +169,22 @@ def _pdftotext(pdf: Path, *options: str) -> str:
     ).stdout
 
 
+def _module_as_on_disk(route: Route) -> None:
+    """The module's own source: the server bundles i18n.js into app.js and has documents.js import it from
+    there (server/pwa_bundle.py), while these tests import the modules one by one, without the app."""
+    module = urlsplit(route.request.url).path.lstrip("/")
+    body = "" if module == "js/app.js" else (PWA_DIR / module).read_text(encoding="utf-8")
+    route.fulfill(body=body, content_type="text/javascript")
+
+
 @pytest.fixture
 def app_page(page: Page) -> Page:
-    """The app's own page with its stylesheets (print.css among them) as the paper. The app itself is not
-    started: these tests are about the documents, and a booting app would switch the language under them."""
-    page.route("**/js/app.js", lambda route: route.fulfill(body="", content_type="text/javascript"))
+    """The app's own page with its stylesheets (print.css, which the app adds with the first paper, too) as
+    the paper. The app itself is not started: these tests are about the documents, and a booting app would
+    switch the language under them."""
+    page.route("**/js/**/*.js", _module_as_on_disk)
     page.goto("/")
+    page.add_style_tag(url="/css/print.css")
     return page
 
 

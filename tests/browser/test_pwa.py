@@ -205,3 +205,16 @@ def test_readme_screenshots(app, page, factory, tmp_path):
     page.locator("select[name=category]").select_option("violence_or_cruelty")
     page.screenshot(path=str(folder / "new-letter-urgent.png"), full_page=True)
     assert (folder / "journal.png").stat().st_size > 10_000
+
+
+def test_a_fresh_devices_login_form_needs_the_page_its_stylesheet_and_one_script(page):
+    """The critical path (docs/PWA.md): on Slow 3G each further wave of requests costs 2 s, so the login form
+    needs only what comes in one: app.css and app.js served as one bundle (the Kyrgyz catalog is inline in
+    the page). Every other module comes with import() when its screen opens; the worker's precache after."""
+    page.goto("/")
+    expect(page.locator("input[name=username]")).to_be_editable()
+    loaded = page.evaluate("() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)")
+    assert [path for path in loaded if path.endswith(".js")] == ["/js/app.js"]
+    assert not [path for path in loaded if path.startswith("/locales/") or path.endswith("print.css")]
+    assert page.evaluate("() => document.getElementById('catalog-ky') === null")  # read, then removed
+    assert page.errors == []
