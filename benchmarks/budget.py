@@ -46,6 +46,9 @@ def figure(
         "better": better,
         "pass": passed,
         **context,
+        # How busy the machine was (1-minute load average, 2 cores here): a figure taken beside other work
+        # is pessimistic, and the reader should know it without being told.
+        "load_average": round(os.getloadavg()[0], 2),
     }
     print(json.dumps(line, ensure_ascii=False), flush=True)
     _run["figures"] = [f for f in _run["figures"] if f["name"] != name] + [line]
