@@ -3,12 +3,17 @@ a name of a writer, a serial number or a word of a letter. Fifty schools, as a d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from flask.testing import FlaskClient
+from marshmallow import Schema, fields
 
+from server.api.district import SchoolCountsSchema
+from server.db import db
 from server.models import School
+from server.services import figures as service
 from sync.client import SyncClient
 from sync.events import Role
 from tests.factory import Factory, anonymous_registration
@@ -75,3 +80,19 @@ def test_a_period_outside_the_letters_is_all_zeros(client, factory: Factory) -> 
         "/api/v1/district/figures?from=2025-04-01&to=2025-03-01", headers={"Authorization": f"Bearer {viewer.token}"}
     )
     assert response.status_code == 422
+
+
+def test_the_schools_are_sent_as_a_field_by_field_dump_would_send_them(app, client, factory: Factory) -> None:
+    """``SchoolsAsCounted`` skips marshmallow's dump of each school: the answer must be what that dump gives."""
+    schools = [factory.school(f"School {n}") for n in range(3)]
+    for school, count in zip(schools, (1, 2, 5), strict=True):
+        factory.register(factory.device(Role.PEDAGOGUE, school), count=count, received_on="2025-03-10")
+    viewer, _ = factory.district(*schools)
+    shown, _ = figures(client, viewer)
+    dumped_by_field = Schema.from_dict({"schools": fields.List(fields.Nested(SchoolCountsSchema))})()
+    with app.app_context():
+        district_id = db.session.get(School, schools[0].id).district_id
+        counted = service.district_figures(district_id, dt.date(2025, 3, 1), dt.date(2025, 3, 31))
+    expected = json.loads(json.dumps(dumped_by_field.dump(counted)["schools"]))
+    assert shown["schools"] == expected and len(expected) == 3
+    assert sorted(str(school["received"]) for school in shown["schools"]) == ["5", "<3", "<3"]

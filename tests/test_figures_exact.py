@@ -152,7 +152,7 @@ def _district_by_hand(made: list[School], start: dt.date, end: dt.date) -> dict[
         counted = _by_hand(db.session.get(School, school.id) or school, start, end, dt.date.today())
         for share in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
             counted.pop(share)
-        total = figures._add(total, counted)
+        figures._add(total, counted)
         shown.append({"id": school.uuid, "name": school.name, **figures._hide_small(counted)})
     return {"from": start, "to": end, "schools": shown, "total": figures._hide_small(total)}
 

@@ -488,14 +488,16 @@ def district_figures(district_id: int, start: dt.date, end: dt.date) -> dict[str
         figures = figures_of.get(school_id) or _with_shares(_zero())
         for share in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
             figures.pop(share)
-        total = _add(total, figures)
+        _add(total, figures)
         per_school.append({"id": school_uuid, "name": name, **_hide_small(figures)})
     return {"from": start, "to": end, "schools": per_school, "total": _hide_small(total)}
 
 
-def _add(total: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
-    """Counts summed key by key, nested dicts too."""
-    return {
-        key: _add(total.get(key, {}), value) if isinstance(value, dict) else total.get(key, 0) + value
-        for key, value in figures.items()
-    }
+def _add(total: dict[str, Any], figures: dict[str, Any]) -> None:
+    """``figures`` added into ``total`` key by key, nested dicts too. In place: a district's total was
+    otherwise built anew for each of its 1,000 schools, garbage the collector then stopped to sweep."""
+    for key, value in figures.items():
+        if isinstance(value, dict):
+            _add(total.setdefault(key, {}), value)
+        else:
+            total[key] = total.get(key, 0) + value
