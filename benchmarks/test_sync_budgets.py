@@ -3,7 +3,7 @@
 Three methods (docs/BENCHMARKS.md, "Server sync"):
 
 - push: 1,000 encrypted registrations in 5 pushes of 200 to ``gunicorn -w 2 wsgi:app`` → registrations per
-  second (budget ≥ 1,000/s), beside the bare SQLite commit rate of the same number of rows of the same size
+  second, the median of three such runs (budget ≥ 1,000/s), beside the bare SQLite commit rate of the same number of rows of the same size
   in the same batches with the server's pragmas (WAL, synchronous=FULL), measured in the same run;
 - pull with nothing new (the cursor at the head) on a school of 10,000 appeals: p50 ≤ 10 ms; and on a copy
   of it grown to 100,000 appeals, served by a second gunicorn and asked in turn with the first: the ratio
@@ -47,6 +47,9 @@ from tests.faults import Gunicorn
 
 REGISTRATIONS = 1_000
 BATCH = MAX_MUTATIONS_PER_PUSH  # 200, the most one push may carry
+# A run of 1,000 takes about a second, so one run is at the mercy of whatever else the machine does in that
+# second: the figure is the median of three (each run's rate is in the figure's context).
+PUSH_RUNS = 3
 PUSH_RATE_BUDGET = 1_000.0  # registrations per second, at least
 PULL_P50_BUDGET_MS = 10.0
 SMALL_SCHOOL, LARGE_SCHOOL = 10_000, 100_000
@@ -214,24 +217,30 @@ def bare_sqlite_rate(path: Path, rows: list[bytes]) -> float:
 
 
 def test_push_rate_over_http(factory: Factory, app: Flask, server: Gunicorn, tmp_path: Path) -> None:
-    school = factory.school()
-    wire = Wire(server.port)
-    wire.login(factory.user(school))
     rng = random.Random(7)  # noqa: S311 (reproducible letters, not secrets)
-    batches = [mutations(rng, first, BATCH) for first in range(1, REGISTRATIONS + 1, BATCH)]
-
-    start = time.perf_counter()
-    for batch in batches:
-        wire.push(batch)
-    elapsed = time.perf_counter() - start
+    rates = []
+    for _ in range(PUSH_RUNS):  # each run a school of its own, so that every run pushes into the same state
+        school = factory.school()
+        wire = Wire(server.port)
+        wire.login(factory.user(school))
+        batches = [mutations(rng, first, BATCH) for first in range(1, REGISTRATIONS + 1, BATCH)]
+        start = time.perf_counter()
+        for batch in batches:
+            wire.push(batch)
+        rates.append(REGISTRATIONS / (time.perf_counter() - start))
 
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Appeal)) == REGISTRATIONS
+        assert db.session.scalar(select(func.count()).select_from(Appeal)) == PUSH_RUNS * REGISTRATIONS
         # The reference writes rows as large as what the journal stored: each event's sealed contents.
         sealed = list(db.session.scalars(select(Event.sealed).where(Event.sealed.is_not(None))))
-    assert len(sealed) == REGISTRATIONS
-    bare = bare_sqlite_rate(tmp_path / "bare.sqlite3", sealed)
-    rate = REGISTRATIONS / elapsed
+    assert len(sealed) == PUSH_RUNS * REGISTRATIONS
+    bare = median(
+        [
+            bare_sqlite_rate(tmp_path / f"bare{run}.sqlite3", sealed[run * REGISTRATIONS :][:REGISTRATIONS])
+            for run in range(PUSH_RUNS)
+        ]
+    )
+    rate = median(rates)
     figure("sqlite.bare_commits_rows_per_second", bare, "rows/s", None, better="higher", batch=BATCH)
     assert figure(
         "push.registrations_per_second",
@@ -241,6 +250,7 @@ def test_push_rate_over_http(factory: Factory, app: Flask, server: Gunicorn, tmp
         better="higher",
         registrations=REGISTRATIONS,
         batch=BATCH,
+        runs=[round(r) for r in rates],
         server="gunicorn -w 2, SQLite WAL synchronous=FULL",
         of_bare_sqlite=round(rate / bare, 3),
     )
