@@ -300,7 +300,9 @@ def test_saving_a_letter_locally(context, page, factory, live_server):
     tablet.unlock()
     live_server.offline()  # the save is local; the tablet works without a server
     samples = []
-    for n in range(32):
+    # One more save than counted: the first also loads the letter screen's module (the screens load with
+    # import() when first opened), a warm-up as in every other timed benchmark here.
+    for n in range(33):
         page.goto("/#/new")
         form = page.locator("form")
         form.locator("select[name=role]").select_option("student")
@@ -314,7 +316,8 @@ def test_saving_a_letter_locally(context, page, factory, live_server):
              const c = r.result.transaction('appeals').objectStore('appeals').count();
              c.onsuccess = () => { ok(c.result); r.result.close(); }; }; })"""
     )
-    assert stored == 32
+    assert stored == 33
+    warm_up, samples = samples[0], samples[1:]
     ok = figure(
         "pwa.save_letter_local_p95_ms",
         percentile(samples, 95),
@@ -324,6 +327,7 @@ def test_saving_a_letter_locally(context, page, factory, live_server):
         p50=round(median(samples), 1),
         max=round(max(samples), 1),
         in_order=[round(sample) for sample in samples],  # a trend would mean a cost growing with the outbox
+        warm_up=round(warm_up),
     )
     assert ok
 
