@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from server.db import db
 from server.models import Appeal, DataKey, Device, Event, Receipt, School, SerialCounter
+from server.services import sync as sync_service
 from sync.client import Outbox, SyncClient, SyncError, Transport
 from sync.events import Role
 from tests.factory import PASSWORD, registration
@@ -662,3 +663,68 @@ def test_other_schools_appeal_cannot_be_touched(app, factory):
     assert _only_change(ours) == ours_before
     assert intruder.pull_all()[0] == []
     assert event_ids(app) == {registered["id"]}
+
+
+# --- the batch path: one flush per push, and the careful rerun -------------------------------------------
+
+
+def test_another_schools_event_id_is_rejected_id_conflict_and_the_rest_applied(app, factory):
+    """A mutation id already stored by another school is `id_conflict`; its batch mates are applied."""
+    other = factory.device()
+    taken = mutation(1)
+    assert other.push([taken])["results"][0]["status"] == "applied"
+
+    device = factory.device()
+    clash = {**mutation(2), "id": taken["id"]}
+    answer = device.push([mutation(1), clash, mutation(3)])
+    assert [(r["status"], r["error"], r["serial_no"]) for r in answer["results"]] == [
+        ("applied", None, 1),
+        ("rejected", "id_conflict", None),
+        ("applied", None, 2),
+    ]
+    assert answer["last_seq"] == 3
+
+
+def test_the_same_mutation_twice_in_one_batch_is_applied_once(app, factory):
+    """The second copy finds the first among the batch's own, not yet flushed, records: `duplicate`."""
+    device = factory.device()
+    first = mutation(1)
+    answer = device.push([first, {**first, "seq": 2}])
+    assert [(r["status"], r["serial_no"]) for r in answer["results"]] == [("applied", 1), ("duplicate", 1)]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Appeal)) == 1
+
+
+def test_a_race_lost_at_the_batch_flush_reruns_the_batch_a_mutation_at_a_time(app, factory, monkeypatch):
+    """Another school's push may take an appeal id between our check and our flush (each school has its own
+    lock). The batch's one flush then fails on the unique constraint; the batch is run again with a savepoint
+    per mutation, the loser is `id_conflict` and the others are applied, numbered without a gap.
+
+    The race is made certain by a check that does not see the other school's appeal, as it would not when
+    that school's push commits just after the check."""
+    other = factory.device()
+    taken = mutation(1)
+    assert other.push([taken])["results"][0]["status"] == "applied"
+    monkeypatch.setattr("server.services.journal.Lookups.taken_elsewhere", lambda self, appeal_id: False, raising=True)
+    flushes: list[int] = []
+    real_apply_all = sync_service._apply_all
+
+    def counted(actor, device, mutations, careful):  # type: ignore[no-untyped-def]
+        flushes.append(careful)
+        return real_apply_all(actor, device, mutations, careful)
+
+    monkeypatch.setattr(sync_service, "_apply_all", counted)
+    device = factory.device()
+    clash = mutation(2, appeal_id=taken["appeal_id"])
+    answer = device.push([mutation(1), clash, mutation(3)])
+    assert flushes == [False, True]  # the unit first, then the careful rerun
+    assert [(r["status"], r["error"], r["serial_no"]) for r in answer["results"]] == [
+        ("applied", None, 1),
+        ("rejected", "id_conflict", None),
+        ("applied", None, 2),
+    ]
+    assert answer["last_seq"] == 3
+    with app.app_context():
+        ours = select(Device.id).where(Device.uuid == uuid.UUID(device.device_id)).scalar_subquery()
+        receipts = db.session.scalars(select(Receipt.status).where(Receipt.device_id == ours).order_by(Receipt.seq))
+        assert list(receipts) == ["applied", "rejected", "applied"]
