@@ -3,8 +3,9 @@
 Three methods (docs/BENCHMARKS.md, "Server sync"):
 
 - push: 1,000 encrypted registrations in 5 pushes of 200 to ``gunicorn -w 2 wsgi:app`` → registrations per
-  second, the median of three such runs (budget ≥ 1,000/s), beside the bare SQLite commit rate of the same number of rows of the same size
-  in the same batches with the server's pragmas (WAL, synchronous=FULL), measured in the same run;
+  second, the median of three such runs (budget ≥ 1,000/s), beside the bare SQLite commit rate of the same
+  number of rows of the same size in the same batches with the server's pragmas (WAL, synchronous=FULL),
+  measured in the same run;
 - pull with nothing new (the cursor at the head) on a school of 10,000 appeals: p50 ≤ 10 ms; and on a copy
   of it grown to 100,000 appeals, served by a second gunicorn and asked in turn with the first: the ratio
   of the two p50s ≤ 1.5 (flat: the cost must not grow with the journal);
