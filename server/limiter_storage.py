@@ -71,10 +71,29 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         # Owner-only, like the instance folder: the keys are hashed, but the file is nobody else's business.
         os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))
-        with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            for statement in SCHEMA:
-                conn.execute(statement)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Make the file WAL and create its tables, tried again while another process does the same.
+
+        Workers booting together on a new instance race here. Switching a new file to WAL needs it alone,
+        and SQLite answers "database is locked" at once rather than through the busy timeout; a worker that
+        gave up failed to boot, and gunicorn then stops the whole server. Both steps are idempotent.
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                with closing(self._connect()) as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    for statement in SCHEMA:
+                        conn.execute(statement)
+                return
+            except sqlite3.OperationalError as error:
+                if getattr(error, "sqlite_errorname", "") != "SQLITE_BUSY" or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     @property
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:

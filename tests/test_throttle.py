@@ -372,3 +372,33 @@ def test_six_failures_over_several_worker_processes(factory, gunicorn, storage, 
     assert len(pids) == 6 and len(set(pids)) == 6, pids  # six requests, six worker processes
     if expected[-1] == 429:
         assert 1 <= int(answers[-1][1]["Retry-After"]) <= 60
+
+
+def _open_storage(path: str, start: Any, failures: Any) -> None:
+    start.wait()  # every process at once, as gunicorn's workers boot on a new instance
+    try:
+        limiter_storage.SQLiteStorage(f"{limiter_storage.SCHEME}://{path}")
+    except Exception as error:  # reported to the test, which names it
+        failures.put(repr(error))
+
+
+def test_workers_booting_at_once_all_open_a_new_storage_file(tmp_path: Path) -> None:
+    """The first boot of several workers races to make the file WAL and its tables: every one must succeed.
+
+    A worker that failed here made gunicorn stop the whole server ("Worker failed to boot"); seen when a
+    benchmark started a server on a fresh instance."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(5):
+        path = str(tmp_path / f"ratelimit{attempt}.sqlite3")
+        start, failures = context.Event(), context.Queue()
+        processes = [context.Process(target=_open_storage, args=(path, start, failures)) for _ in range(8)]
+        for process in processes:
+            process.start()
+        start.set()
+        for process in processes:
+            process.join(30)
+        found = []
+        while not failures.empty():
+            found.append(failures.get())
+        assert found == [], found
+        assert all(process.exitcode == 0 for process in processes)
