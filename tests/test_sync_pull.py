@@ -307,59 +307,8 @@ def test_history_lists_every_event_with_the_reason_only_for_readers(app, factory
     assert all("reason" not in h for h in director_history)
 
 
-def test_a_pull_with_nothing_new_reads_no_journal_and_takes_no_write_lock(app, factory):
-    """The pull every device repeats: answered from the school's row, its cost flat in the journal's size.
-
-    It must not wait behind a long push for the write lock, nor touch the appeals, events or read
-    audit (benchmarks/test_sync_budgets.py measures it); its answer is that of any pull reaching the head.
-    """
-    device = factory.device()
-    register(device, Outbox())
-    walked = device.pull(0)
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        at_head = device.pull(walked["cursor"])
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert at_head == {**walked, "changes": [], "has_more": False}
-    assert statements, "the token is still checked"
-    said = " ".join(statements).lower()
-    touched = set(re.findall(r"\b(?:from|join|into|update)\s+\"?(\w+)", said))
-    assert touched.isdisjoint({"appeals", "events", "reads", "openings", "meetings", "presentations"}), touched
-    assert "begin immediate" not in said
-
-
-def test_a_page_costs_the_same_queries_whatever_its_length(app, factory):
-    """No query per appeal on a page (its data key, its history): a page of 12 reads like a page of 3."""
-
-    def selects_of_a_page(count: int) -> int:
-        device = factory.device()
-        factory.register(device, count=count)
-        statements: list[str] = []
-
-        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-            statements.append(statement)
-
-        with app.app_context():
-            engine = db.engine
-        event.listen(engine, "before_cursor_execute", seen)
-        try:
-            assert len(device.pull(0, 100)["changes"]) == count
-        finally:
-            event.remove(engine, "before_cursor_execute", seen)
-        return sum(1 for s in statements if s.lstrip().upper().startswith("SELECT"))
-
-    assert selects_of_a_page(12) == selects_of_a_page(3)
-
-
 def _statements_of(app: Any, call: Any) -> list[str]:
+    """Every SQL statement ``call()`` makes the app send, whitespace folded and lower-cased."""
     statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
@@ -373,6 +322,39 @@ def _statements_of(app: Any, call: Any) -> list[str]:
     finally:
         event.remove(engine, "before_cursor_execute", seen)
     return statements
+
+
+def test_a_pull_with_nothing_new_reads_no_journal_and_takes_no_write_lock(app, factory):
+    """The pull every device repeats: answered from the school's row, its cost flat in the journal's size.
+
+    It must not wait behind a long push for the write lock, nor touch the appeals, events or read
+    audit (benchmarks/test_sync_budgets.py measures it); its answer is that of any pull reaching the head.
+    """
+    device = factory.device()
+    register(device, Outbox())
+    walked = device.pull(0)
+    answers: list[dict[str, Any]] = []
+    statements = _statements_of(app, lambda: answers.append(device.pull(walked["cursor"])))
+    assert answers[0] == {**walked, "changes": [], "has_more": False}
+    assert statements, "the token is still checked"
+    said = " ".join(statements)
+    touched = set(re.findall(r"\b(?:from|join|into|update)\s+\"?(\w+)", said))
+    assert touched.isdisjoint({"appeals", "events", "reads", "openings", "meetings", "presentations"}), touched
+    assert "begin immediate" not in said
+
+
+def test_a_page_costs_the_same_queries_whatever_its_length(app, factory):
+    """No query per appeal on a page (its data key, its history): a page of 12 reads like a page of 3."""
+
+    def selects_of_a_page(count: int) -> int:
+        device = factory.device()
+        factory.register(device, count=count)
+        pages: list[dict[str, Any]] = []
+        statements = _statements_of(app, lambda: pages.append(device.pull(0, 100)))
+        assert len(pages[0]["changes"]) == count
+        return sum(1 for s in statements if s.startswith("select"))
+
+    assert selects_of_a_page(12) == selects_of_a_page(3)
 
 
 def test_a_pull_with_contents_reads_its_page_before_it_takes_the_write_lock(app, factory):
