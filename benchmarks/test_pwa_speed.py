@@ -141,6 +141,14 @@ def in_page_ms(page: Page, predicate: str, action: Callable[[], None], start: st
     return done - began
 
 
+def enrolled_tablet(page: Any, factory: Any) -> Tablet:
+    """A tablet enrolled for a new school's user, with the in-page timing hooks installed for what follows."""
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(factory.school()))
+    page.add_init_script(TIMING_HOOKS)
+    return tablet
+
+
 # -- the shell's size -------------------------------------------------------------------------------
 
 
@@ -234,9 +242,7 @@ def test_enrolled_load_on_slow_3g(context, page, factory):
     Usable here is the journal after unlocking: navigation to the unlock form, plus the tap on Unlock to the
     journal drawn (the seconds a person takes to type the passphrase are not the app's).
     """
-    tablet = Tablet(page)
-    tablet.enrol(factory.user(factory.school()))
-    page.add_init_script(TIMING_HOOKS)
+    enrolled_tablet(page, factory)
     throttle = Throttle(context, page)
     throttle.set_network(SLOW_3G)
     throttle.set_cpu(CPU_SLOWDOWN)
@@ -263,9 +269,7 @@ def test_enrolled_load_on_slow_3g(context, page, factory):
 
 def test_offline_reload(context, page, factory, live_server):
     """An enrolled tablet without a network reloads: the worker's shell until the unlock form is ready."""
-    tablet = Tablet(page)
-    tablet.enrol(factory.user(factory.school()))
-    page.add_init_script(TIMING_HOOKS)
+    enrolled_tablet(page, factory)
     throttle = Throttle(context, page)
     live_server.offline()
     throttle.set_network({"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
@@ -293,9 +297,7 @@ def test_offline_reload(context, page, factory, live_server):
 
 def test_saving_a_letter_locally(context, page, factory, live_server):
     """From the tap on Save to the letter's page: sealed and in IndexedDB with its outbox row."""
-    tablet = Tablet(page)
-    tablet.enrol(factory.user(factory.school()))
-    page.add_init_script(TIMING_HOOKS)
+    tablet = enrolled_tablet(page, factory)
     page.reload()
     tablet.unlock()
     live_server.offline()  # the save is local; the tablet works without a server
@@ -334,9 +336,7 @@ def test_saving_a_letter_locally(context, page, factory, live_server):
 
 def test_unlocking_with_4x_cpu(context, page, factory):
     """From the tap on Unlock to the journal drawn, with the CPU slowed 4×; PBKDF2 measured on its own."""
-    tablet = Tablet(page)
-    tablet.enrol(factory.user(factory.school()))
-    page.add_init_script(TIMING_HOOKS)
+    tablet = enrolled_tablet(page, factory)
     page.reload()
     tablet.unlock()
     throttle = Throttle(context, page)
@@ -378,9 +378,7 @@ def test_unlocking_with_4x_cpu(context, page, factory):
 
 def test_syncing_20_letters_on_slow_3g(context, page, factory, live_server):
     """20 letters registered offline, then Sync now on Slow 3G: until each has its official number."""
-    tablet = Tablet(page)
-    tablet.enrol(factory.user(factory.school()))
-    page.add_init_script(TIMING_HOOKS)
+    tablet = enrolled_tablet(page, factory)
     page.reload()
     tablet.unlock()
     live_server.offline()
