@@ -109,3 +109,14 @@ def runner(app: Flask) -> FlaskCliRunner:
 @pytest.fixture
 def factory(app: Flask, client: FlaskClient) -> Factory:
     return Factory(app, client)
+
+
+@pytest.fixture
+def served_pwa(app: Flask, tmp_path: Path) -> Path:
+    """A copy of pwa/ that the app serves instead of the tree itself, for tests that change a file."""
+    from server.pwa import PWA_DIR
+
+    shell = tmp_path / "pwa"
+    shutil.copytree(PWA_DIR, shell)
+    app.config["PWA_DIR"] = shell
+    return shell

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -88,11 +87,9 @@ def test_the_gzip_validator_does_not_match_a_plain_request(client: FlaskClient) 
 
 
 def test_a_file_is_compressed_once_per_version_and_again_when_it_changes(
-    app: Flask, client: FlaskClient, tmp_path: Path
+    app: Flask, client: FlaskClient, served_pwa: Path
 ) -> None:
-    shell = tmp_path / "pwa"
-    shutil.copytree(PWA_DIR, shell)
-    app.config["PWA_DIR"] = shell
+    shell = served_pwa
     target = shell / "js" / "app.js"
 
     first, body = get(client, "/js/app.js", **GZIP)

@@ -173,11 +173,9 @@ def test_the_real_app_bundles_and_parses() -> None:
 
 
 def test_the_server_serves_the_bundle_and_the_rewritten_modules(
-    app: Flask, client: FlaskClient, tmp_path: Path
+    app: Flask, client: FlaskClient, served_pwa: Path
 ) -> None:
-    shell = tmp_path / "pwa"
-    shutil.copytree(PWA_DIR, shell)
-    app.config["PWA_DIR"] = shell
+    shell = served_pwa
     bundle = client.get("/js/app.js")
     assert b"const __bundle_js_ui_login = " in bundle.data and b"export{__bundle_js_api" in bundle.data.replace(
         b" ", b""
@@ -195,10 +193,8 @@ def test_the_server_serves_the_bundle_and_the_rewritten_modules(
     assert again.status_code == 200 and b"ADDED_FOR_THE_TEST" in again.data
 
 
-def test_a_tree_that_cannot_be_bundled_is_served_as_it_is(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
-    shell = tmp_path / "pwa"
-    shutil.copytree(PWA_DIR, shell)
-    app.config["PWA_DIR"] = shell
+def test_a_tree_that_cannot_be_bundled_is_served_as_it_is(app: Flask, client: FlaskClient, served_pwa: Path) -> None:
+    shell = served_pwa
     member = shell / "js/dom.js"
     member.write_text(member.read_text() + "\nexport default 1;\n")
     served = client.get("/js/app.js").data

@@ -45,18 +45,13 @@ def test_the_service_worker_is_always_revalidated(client):
     response.close()
 
 
-def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_the_block(app, client, tmp_path):
+def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_the_block(app, client, served_pwa):
     """server/pwa.py writes locales/ky.json into index.html as a JSON data block (pwa/js/i18n.js reads it), so
     a fresh device's first screen needs no request for it; a changed catalog is a new page (a new ETag)."""
     import json
     import re
-    import shutil
 
-    from server.pwa import PWA_DIR
-
-    shell = tmp_path / "pwa"
-    shutil.copytree(PWA_DIR, shell)
-    app.config["PWA_DIR"] = shell
+    shell = served_pwa
     catalog = json.loads((shell / "locales/ky.json").read_text(encoding="utf-8"))
     catalog["app.title"] = "</script><script>alert(1)</script><!--"
     (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
