@@ -115,6 +115,12 @@ class Tablet:
         form.locator("button[type=submit]").click()
         expect(self.page).to_have_url(re.compile(r"#/letter/"))
 
+    def open_correction(self, letter_url: str) -> None:
+        """Open a letter's correction form and wait for it: the screen before it may hold a form with the
+        same fields (New letter has a summary too) until the correction's form replaces it."""
+        self.page.goto(f"{letter_url}/amend")
+        expect(self.page.locator("textarea[name=reason]")).to_be_visible()
+
     def switch_on(self, name: str) -> None:
         """Tap a switch where a finger would: on its track and label."""
         self.page.locator(f"label.toggle:has(input[name={name}])").click()

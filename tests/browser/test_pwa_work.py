@@ -111,7 +111,7 @@ def test_a_conflicting_correction_waits_under_needs_attention_with_the_reason(ap
     outbox.flush(colleague)
 
     page.route("**/api/v1/sync/pull**", lambda route: route.abort("connectionrefused"))  # not seen yet here
-    page.goto(f"/{letter_url}/amend")
+    tablet.open_correction(f"/{letter_url}")
     page.locator("textarea[name=summary]").fill("Оңдолгон нуска")
     page.locator("textarea[name=reason]").fill("Мазмуну толукталды")
     page.locator("form button[type=submit]").click()
@@ -195,7 +195,7 @@ def test_the_form_follows_the_letter_and_the_page_tells_its_history(app, page, f
     expect(page).to_have_url(re.compile(r"#/letter/[^/]+$"))
     page.context.set_offline(False)
     letter = page.url.split("#")[1]
-    page.goto(f"/#{letter}/amend")
+    tablet.open_correction(f"/#{letter}")
     page.locator("textarea[name=summary]").fill("Тарыхы бар кат, толукталды")
     page.locator("textarea[name=reason]").fill("Кошумча маалымат келди")
     page.locator("form button[type=submit]").click()

@@ -272,7 +272,7 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     )
     signed = page.url
     tablet.register(c["anonymous_summary"], anonymous=True, receipt_code=c["receipt_code"], text=c["anonymous_text"])
-    page.goto(f"{signed}/amend")
+    tablet.open_correction(signed)
     page.fill("input[name=address]", c["address_corrected"])
     page.fill("textarea[name=reason]", c["reason"])
     page.locator("form button[type=submit]").click()
