@@ -1,5 +1,6 @@
 """The WSGI entry point: ``flask --app wsgi …`` and ``gunicorn wsgi:app``."""
 
+import gc
 import sys
 
 from server import create_app
@@ -9,3 +10,8 @@ try:
     app = create_app()
 except StartupError as error:
     sys.exit(f"ishenim: {error}")
+
+# What the app loaded lives as long as the process: moved out of the collector's reach, a full collection
+# no longer walks its hundreds of thousands of objects. One of them fell in every push of 1,000 letters and
+# took a quarter of its time (docs/BENCHMARKS.md, "Server sync").
+gc.freeze()

@@ -273,3 +273,10 @@ def test_wsgi_starts_with_the_right_key(with_letters: SyncClient, instance: Path
     result = _import_wsgi(instance)
     assert result.returncode == 0, result.stderr
     assert "ishenim:" not in result.stderr
+
+
+def test_wsgi_moves_the_loaded_app_out_of_the_collectors_reach(with_letters: SyncClient, instance: Path) -> None:
+    """The app as loaded is frozen (``gc.freeze``): a full collection during a push walks none of it."""
+    result = run_python(instance, "-c", "import gc, wsgi; print(gc.get_freeze_count())")
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[-1]) > 10_000  # the app's modules, schemas and tables, not a handful
