@@ -270,7 +270,9 @@ def test_district_of_a_million_appeals(district: tuple[Flask, dict[str, int], fl
     figure("district.seed_seconds", seeded_in, "s", None, **context)
     dashboard = _timed_get(client, "/api/v1/dashboard", directors, rounds=50)
     report = _timed_get(client, "/api/v1/reports/monthly?month=2026-10", directors, rounds=50)
-    aggregate = _timed_get(client, "/api/v1/district/figures", viewer, rounds=10)
+    # Forty samples, so that the nearest-rank p95 is the 38th and not the slowest: with ten it was their
+    # maximum, and one request meeting a pause of the shared machine decided the figure.
+    aggregate = _timed_get(client, "/api/v1/district/figures", viewer, rounds=40)
 
     answer = client.get("/api/v1/district/figures", headers=viewer[0]).get_json()["figures"]
     assert len(answer["schools"]) == SCHOOLS and answer["total"]["received"] > 0
