@@ -2,9 +2,13 @@
  * Cache Storage; the encrypted journal lives in IndexedDB. A new version waits until the page asks it to
  * take over (SKIP_WAITING), because an open page may hold unsaved input. */
 
-const VERSION = '2026-11-22.11';
+const VERSION = '2026-12-07.1';
+// Filled in by the server (server/pwa.py): each SHELL file's version (the hash of the bytes it serves) and
+// one hash of them all. Any changed file is thus a new worker, which precaches into a cache of its own.
+const VERSIONS = {};
+const BUILD = '';
 const PREFIX = 'ishenim-shell-';
-const CACHE = `${PREFIX}${VERSION}`;
+const CACHE = BUILD ? `${PREFIX}${VERSION}-${BUILD}` : `${PREFIX}${VERSION}`;
 
 // Every file the app needs offline, listed by hand so that nothing else is ever cached.
 const SHELL = [
@@ -66,9 +70,28 @@ const SHELL = [
 ];
 
 self.addEventListener('install', (event) => {
-  // 'reload' skips the HTTP cache, so a new version never precaches an old file.
-  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL.map((url) => new Request(url, { cache: 'reload' })))));
+  event.waitUntil(precache());
 });
+
+/**
+ * Every SHELL file, each from its versioned address (`/js/app.js?v=…`), which the server marks immutable:
+ * a file unchanged since the last version comes from the HTTP cache, and only what changed is downloaded
+ * (on Slow 3G, an update of one screen is one file, not the whole app). Each answer must be the version
+ * this worker names, or the install fails and the browser tries again with the newer worker: the cache
+ * never holds files of two versions. Stored under the plain address, which is what the pages ask for.
+ */
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await Promise.all(SHELL.map(async (path) => {
+    const version = VERSIONS[path];
+    // Without versions (a worker not served by the app's server) 'reload' skips the HTTP cache instead.
+    const response = await fetch(version ? `${path}?v=${version}` : new Request(path, { cache: 'reload' }));
+    if (!response.ok || (version && !(response.headers.get('ETag') || '').startsWith(`"${version}`))) {
+      throw new Error(`${path}: not the version this worker precaches`);
+    }
+    await cache.put(path, response);
+  }));
+}
 
 self.addEventListener('activate', (event) => {
   event.waitUntil(caches.keys().then((names) => Promise.all(

@@ -3,14 +3,21 @@
 Each file is read and gzipped once per process and version of the file (its path, size and mtime), not
 per request: the shell is small (under a megabyte with its icons) and the same bytes for every tablet.
 
-Caching: every shell file is ``Cache-Control: no-cache`` with a strong ETag, so the browser keeps it and
-asks with ``If-None-Match`` (a 304 of a few hundred bytes) whether it is still current. No long-lived
-``immutable`` URLs: the long-lived, versioned cache of this app is the service worker's Cache Storage
-(VERSION in pwa/service-worker.js), which answers the shell without the network at all; it precaches with
-``cache: 'reload'``, which skips the HTTP cache anyway. Versioned URLs would need every module import and
-the SHELL list to carry the version, i.e. a build step this app does without. ``no-cache`` also stops a
-browser from guessing a lifetime from Last-Modified and mixing files of two versions before the worker
-is installed.
+Caching, two addresses per file:
+
+- ``/js/app.js``, the address pages use: ``Cache-Control: no-cache`` with a strong ETag, so the browser keeps
+  it and asks with ``If-None-Match`` (a 304 of a few hundred bytes) whether it is still current. This also
+  stops a browser from guessing a lifetime from Last-Modified and mixing files of two versions before the
+  worker is installed.
+- ``/js/app.js?v=<version>``, the versioned address, where the version is the ETag of the bytes served
+  (a hash of them): ``public, max-age=31536000, immutable`` while the version is current. The service worker
+  precaches from these addresses (``service_worker``), so a new version of the app downloads only the files
+  that changed; the others come from the HTTP cache. A version that is not current any more is answered
+  with today's file and ``no-cache``, never kept.
+
+``service-worker.js`` is served with ``VERSIONS`` filled in: each file of its ``SHELL`` list with its version,
+and ``BUILD``, one hash of them all. Any change to any file of the shell is thus a new worker, which the
+browser finds on its next check and installs into a cache of its own build.
 
 JavaScript under ``js/`` is served through ``server.pwa_bundle``: ``js/app.js`` as one file with every module
 of the first screen, the other modules with their imports of those taken from it. Its version is the
@@ -25,6 +32,7 @@ import json
 import logging
 import mimetypes
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -59,6 +67,13 @@ class ShellFile:
     etag: str
     modified: datetime
 
+
+IMMUTABLE = "public, max-age=31536000, immutable"  # a year: what browsers take as "for good"
+SERVICE_WORKER = "service-worker.js"
+# The lines of service-worker.js that the server fills in; the worker as it is on disk has them empty.
+_VERSIONS_LINE = re.compile(r"^const VERSIONS = \{\};", re.M)
+_BUILD_LINE = re.compile(r"^const BUILD = '';", re.M)
+_SHELL_LIST = re.compile(r"^const SHELL = \[(?P<paths>[^\]]*)\];", re.M)
 
 # The catalog index.html carries inline (pwa/js/i18n.js reads it): a fresh device's language, Kyrgyz. Its
 # bytes follow the page's head, so they arrive while the browser waits the round trip for the app's files
@@ -114,6 +129,36 @@ def _with_catalog(page: bytes, catalog: str) -> bytes:
     return page.replace(b"</body>", block.encode("utf-8"))
 
 
+def shell_list(worker_source: str) -> list[str]:
+    """The paths of the worker's ``SHELL`` list, e.g. ``/js/app.js``."""
+    found = _SHELL_LIST.search(worker_source)
+    return re.findall(r"'(/[^']+)'", found["paths"]) if found else []
+
+
+@dataclass(frozen=True)
+class _Worker:
+    body: bytes
+    versions: tuple[str, ...]  # of every listed file: part of the worker's own version
+    modified_ns: int  # of the latest listed file: the worker changes with it
+
+
+def _service_worker(body: bytes, site: str) -> _Worker:
+    """The worker with ``VERSIONS`` and ``BUILD`` filled in."""
+    source = body.decode("utf-8")
+    versions = {}
+    modified_ns = 0
+    for shell_path in shell_list(source):
+        path = safe_join(site, shell_path.lstrip("/"))
+        if path is not None and os.path.isfile(path):
+            listed = load(path, site)
+            versions[shell_path] = listed.etag
+            modified_ns = max(modified_ns, int(listed.modified.timestamp() * 1e9))
+    build = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:12]
+    source = _VERSIONS_LINE.sub(lambda _: f"const VERSIONS = {json.dumps(versions)};", source, count=1)
+    source = _BUILD_LINE.sub(lambda _: f"const BUILD = '{build}';", source, count=1)
+    return _Worker(source.encode("utf-8"), tuple(versions.values()), modified_ns)
+
+
 def load(path: str, directory: str | None = None) -> ShellFile:
     """The file at ``path`` from the process's cache, read and compressed again only when it changed.
 
@@ -136,11 +181,20 @@ def load(path: str, directory: str | None = None) -> ShellFile:
         modules = _module_versions(site)
         version = modules
         modified_ns = max(entry[2] for entry in modules)
+    worker = None
+    if site and module == SERVICE_WORKER:
+        # Its version is its own and every listed file's: read first, to know the files it lists.
+        with open(path, "rb") as file:
+            worker = _service_worker(file.read(), site)
+        version = (version, worker.versions)
+        modified_ns = max(modified_ns, worker.modified_ns)
     cached = _files.get(path)
     if cached is not None and cached.version == version:
         return cached
     with open(path, "rb") as file:
         body = file.read()
+    if worker is not None:
+        body = worker.body
     if javascript:
         body = _javascript(site, module, body, version)
     if catalog is not None:
@@ -178,9 +232,12 @@ def _serve(filename: str) -> Response:
     # Each representation its own strong validator, so a cache never answers gzip to a plain request.
     response.set_etag(f"{entry.etag}-gzip" if gzip_it else entry.etag)
     response.last_modified = entry.modified
-    # Always ask the server (a 304 when unchanged): see the module's docstring. For service-worker.js
-    # this is what lets the browser find a new version of the shell on its next check.
-    response.cache_control.no_cache = True
+    if filename != SERVICE_WORKER and request.args.get("v") == entry.etag:
+        response.headers["Cache-Control"] = IMMUTABLE  # the versioned address: these bytes, for good
+    else:
+        # Always ask the server (a 304 when unchanged): see the module's docstring. For service-worker.js
+        # this is what lets the browser find a new version of the shell on its next check.
+        response.cache_control.no_cache = True
     response.make_conditional(request)  # in place: a 304 without the body when the ETag matches
     return response
 

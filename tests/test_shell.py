@@ -67,3 +67,61 @@ def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_
     (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
     again = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]
+
+
+def _served_versions(client) -> tuple[dict[str, str], str]:
+    """The ``VERSIONS`` and ``BUILD`` that the served worker carries."""
+    import json
+    import re
+
+    worker = client.get("/service-worker.js").get_data(as_text=True)
+    versions = re.search(r"const VERSIONS ?= ?(\{[^;]*\});", worker)
+    build = re.search(r"const BUILD ?= ?'([0-9a-f]*)';", worker)
+    assert versions and build, "the worker is served without its versions"
+    return json.loads(versions.group(1)), build.group(1)
+
+
+def test_the_worker_names_the_version_of_every_file_it_precaches(client):
+    """Each version is the ETag of the bytes the file is served as (bundled, minified), gzip or not."""
+    from server.pwa import PWA_DIR, shell_list
+
+    versions, build = _served_versions(client)
+    assert sorted(versions) == sorted(shell_list((PWA_DIR / "service-worker.js").read_text()))
+    assert len(build) == 12
+    for path, version in versions.items():
+        response = client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.headers["ETag"].strip('"').removesuffix("-gzip") == version, path
+        response.close()
+
+
+def test_a_versioned_address_is_cached_for_good_and_only_while_it_is_current(client):
+    versions, _ = _served_versions(client)
+    for path in ("/js/app.js", "/js/ui/journal.js", "/css/app.css", "/index.html", "/icons/icon-192.png"):
+        current = client.get(f"{path}?v={versions[path]}")
+        assert current.headers["Cache-Control"] == "public, max-age=31536000, immutable", path
+        plain = client.get(path)
+        assert plain.headers["Cache-Control"] == "no-cache", path
+        assert current.data == plain.data
+        stale = client.get(f"{path}?v=0123456789abcdef0123456789abcdef")
+        assert stale.headers["Cache-Control"] == "no-cache" and stale.data == plain.data, path
+        for response in (current, plain, stale):
+            response.close()
+    worker = client.get(f"/service-worker.js?v={versions['/js/app.js']}")
+    assert worker.headers["Cache-Control"] == "no-cache"  # the worker itself is always asked again
+    worker.close()
+
+
+def test_a_changed_file_changes_its_version_the_build_and_so_the_worker(client, served_pwa):
+    """The browser finds a new worker whenever any file of the shell changed, with no version to bump."""
+    import os
+
+    versions, build = _served_versions(client)
+    stylesheet = served_pwa / "css/print.css"
+    stylesheet.write_text(stylesheet.read_text() + "\n.changed { color: red; }\n")
+    stat = stylesheet.stat()
+    os.utime(stylesheet, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a coarse clock must see it too
+    after, new_build = _served_versions(client)
+    assert after["/css/print.css"] != versions["/css/print.css"] and new_build != build
+    assert {p: v for p, v in after.items() if p != "/css/print.css"} == {
+        p: v for p, v in versions.items() if p != "/css/print.css"
+    }
