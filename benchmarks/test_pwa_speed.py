@@ -19,6 +19,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, CDPSession, Page, expect
 
 from benchmarks.budget import figure, median, percentile
+from server.compression import STATIC_LEVEL
 from tests.browser.tablet import PASSPHRASE, Tablet
 
 PWA = Path(__file__).resolve().parent.parent / "pwa"
@@ -166,7 +167,11 @@ def test_shell_size_gzipped(live_server, page):
     timeline = page.evaluate(TIMELINE, usable)
     sizes = {path: size for path, _start, _first_byte, _end, size in timeline}
     total = sum(sizes.values())
-    js = sum(size for path, size in sizes.items() if path.endswith(".js"))
+    # The page carries the first screen's modules inline (server/pwa_page.py): their share of its bytes is
+    # counted as JavaScript, gzipped alone at the server's level (a little more than their share of the page).
+    inline = page.evaluate("() => [...document.querySelectorAll('script[type=module]:not([src])')].map((s) => s.text)")
+    inline_js = sum(len(gzip.compress(text.encode(), compresslevel=STATIC_LEVEL)) for text in inline)
+    js = sum(size for path, size in sizes.items() if path.endswith(".js")) + inline_js
 
     ok_total = figure(
         "pwa.shell_gzip_kb",
@@ -177,7 +182,10 @@ def test_shell_size_gzipped(live_server, page):
         requests=len(sizes),
         files=[f"{path} {size}" for path, size in sizes.items()],
     )
-    ok_js = figure("pwa.shell_js_gzip_kb", js / 1024, "KB", 40, js_files=sum(path.endswith(".js") for path in sizes))
+    ok_js = figure(
+        "pwa.shell_js_gzip_kb", js / 1024, "KB", 40,
+        js_files=sum(path.endswith(".js") for path in sizes), inline_in_the_page=inline_js,
+    )  # fmt: skip
 
     # The precache: what a device downloads once to work offline (every file of the worker's SHELL list),
     # fetched from the live server as the worker does, bytes as they came off the wire. No budget.

@@ -35,14 +35,14 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
 from werkzeug.security import safe_join
 
-from server import pwa_bundle, pwa_minify
+from server import pwa_bundle, pwa_minify, pwa_page
 from server.compression import COMPRESSIBLE, MIN_BYTES, STATIC_LEVEL, accepts_gzip, gzip_bytes
 
 PWA_DIR = Path(__file__).resolve().parent.parent / "pwa"
@@ -66,6 +66,7 @@ class ShellFile:
     gzipped: bytes | None
     etag: str
     modified: datetime
+    policy: str | None = None  # the page's own Content Security Policy (server/pwa_page.py)
 
 
 IMMUTABLE = "public, max-age=31536000, immutable"  # a year: what browsers take as "for good"
@@ -75,13 +76,8 @@ _VERSIONS_LINE = re.compile(r"^const VERSIONS = \{\};", re.M)
 _BUILD_LINE = re.compile(r"^const BUILD = '';", re.M)
 _SHELL_LIST = re.compile(r"^const SHELL = \[(?P<paths>[^\]]*)\];", re.M)
 
-# The catalog index.html carries inline (pwa/js/i18n.js reads it): a fresh device's language, Kyrgyz. Its
-# bytes follow the page's head, so they arrive while the browser waits the round trip for the app's files
-# instead of taking bandwidth from them after it (docs/BENCHMARKS.md, the PWA's first load).
-INLINE_CATALOG = "locales/ky.json"
-
 _files: dict[str, ShellFile] = {}
-_builds: dict[str, tuple[object, dict[str, str] | None]] = {}  # directory -> (version, served modules)
+_builds: dict[str, tuple[object, pwa_bundle.Build | None]] = {}  # directory -> (version, what it serves)
 
 
 def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
@@ -95,38 +91,29 @@ def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
     return tuple(sorted(found))
 
 
-def _javascript(directory: str, module: str, body: bytes, version: object) -> bytes:
-    """A module as served: the bundle for the entry, imports from it for the modules outside it.
-
-    All or nothing: when any module cannot be bundled or rewritten, every module is served as it is (the
-    browser then walks the import graph itself: slower, still one instance of each module).
-    """
+def _built(directory: str) -> pwa_bundle.Build | None:
+    """The modules as served, built once per version of them: None when any cannot be bundled or rewritten,
+    and every module is then served as it is (the browser walks the import graph itself: slower, still one
+    instance of each module)."""
+    version = _module_versions(directory)
     cached = _builds.get(directory)
     if cached is None or cached[0] != version:
         try:
-            built: dict[str, str] | None = pwa_bundle.build(Path(directory))
+            built: pwa_bundle.Build | None = pwa_bundle.build(Path(directory))
         except pwa_bundle.BundleError:
             log.exception("the PWA's modules are served unbundled")
             built = None
         cached = (version, built)
         _builds[directory] = cached
-    served = cached[1]
-    if served is None or module not in served:
+    return cached[1]
+
+
+def _javascript(directory: str, module: str, body: bytes) -> bytes:
+    """A module as served: the stub or the bundle for the entry, imports from it for the modules outside it."""
+    built = _built(directory)
+    if built is None or module not in built.modules:
         return body
-    return served[module].encode("utf-8")
-
-
-def _with_catalog(page: bytes, catalog: str) -> bytes:
-    """``page`` with the catalog at ``catalog`` as a JSON data block before ``</body>`` (not a script: the CSP
-    has nothing to allow). Every ``<`` is written ``\\u003c``, so no text of the catalog can close the block."""
-    with open(catalog, encoding="utf-8") as file:
-        messages = json.load(file)
-    text = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-    lang = PurePosixPath(catalog).stem
-    block = f'<script type="application/json" id="catalog-{lang}">{text}</script>\n</body>'
-    if page.count(b"</body>") != 1:
-        return page
-    return page.replace(b"</body>", block.encode("utf-8"))
+    return built.modules[module].encode("utf-8")
 
 
 def shell_list(worker_source: str) -> list[str]:
@@ -159,28 +146,35 @@ def _service_worker(body: bytes, site: str) -> _Worker:
     return _Worker(source.encode("utf-8"), tuple(versions.values()), modified_ns)
 
 
+def _stat(path: str) -> tuple[str, int, int]:
+    """A file's version: its path, size and mtime (a missing file is a version too)."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return (path, -1, 0)
+    return (path, stat.st_size, stat.st_mtime_ns)
+
+
 def load(path: str, directory: str | None = None) -> ShellFile:
     """The file at ``path`` from the process's cache, read and compressed again only when it changed.
 
-    With ``directory`` (the site's folder), a module under ``js/`` is served as ``server.pwa_bundle`` makes it.
+    With ``directory`` (the site's folder), a module under ``js/`` is served as ``server.pwa_bundle`` makes it,
+    ``index.html`` as ``server.pwa_page`` makes it and the service worker with its versions filled in: each
+    is versioned by every file it is made of.
     """
-    stat = os.stat(path)
-    version: object = (stat.st_size, stat.st_mtime_ns)
-    modified_ns = stat.st_mtime_ns
     site = directory or ""  # without a site folder (tests of the cache), the file is served as it is
     module = os.path.relpath(path, site).replace(os.sep, "/") if site else ""
     javascript = module.startswith("js/") and module.endswith(".js")
-    catalog = os.path.join(site, INLINE_CATALOG) if module == "index.html" else None
-    if catalog is not None and os.path.isfile(catalog):
-        inline = os.stat(catalog)
-        version = (version, inline.st_size, inline.st_mtime_ns)
-        modified_ns = max(modified_ns, inline.st_mtime_ns)
-    else:
-        catalog = None
-    if javascript:
-        modules = _module_versions(site)
-        version = modules
-        modified_ns = max(entry[2] for entry in modules)
+    page = module == "index.html"
+    made_of = [_stat(path)]
+    if page:
+        made_of += [_stat(inputs) for inputs in pwa_page.inputs(site)]
+    if javascript or page:
+        made_of += _module_versions(site)
+    if made_of[0][1] < 0:
+        raise FileNotFoundError(path)
+    version: object = tuple(made_of)
+    modified_ns = max(entry[2] for entry in made_of)
     worker = None
     if site and module == SERVICE_WORKER:
         # Its version is its own and every listed file's: read first, to know the files it lists.
@@ -193,14 +187,17 @@ def load(path: str, directory: str | None = None) -> ShellFile:
         return cached
     with open(path, "rb") as file:
         body = file.read()
+    policy = None
+    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
     if worker is not None:
         body = worker.body
     if javascript:
-        body = _javascript(site, module, body, version)
-    if catalog is not None:
-        body = _with_catalog(body, catalog)
-    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    body = pwa_minify.minify(mimetype, body)
+        body = _javascript(site, module, body)
+    if page:
+        served = pwa_page.serve(body, site, _built(site))
+        body, policy = served.body, served.policy
+    else:
+        body = pwa_minify.minify(mimetype, body)  # the page's script and style are minified as it is made
     gzipped = gzip_bytes(body, STATIC_LEVEL) if mimetype in COMPRESSIBLE and len(body) >= MIN_BYTES else None
     if gzipped is not None and len(gzipped) >= len(body):
         gzipped = None
@@ -212,6 +209,7 @@ def load(path: str, directory: str | None = None) -> ShellFile:
         gzipped,
         hashlib.sha256(body).hexdigest()[:32],
         datetime.fromtimestamp(modified_ns / 1e9, UTC),
+        policy,
     )
     _files[path] = entry
     return entry
@@ -225,6 +223,8 @@ def _serve(filename: str) -> Response:
     entry = load(path, directory)
     gzip_it = entry.gzipped is not None and accepts_gzip(request)
     response = Response(entry.gzipped if gzip_it else entry.body, mimetype=entry.mimetype)
+    if entry.policy is not None:
+        response.headers["Content-Security-Policy"] = entry.policy
     if entry.gzipped is not None:
         response.vary.add("Accept-Encoding")
     if gzip_it:

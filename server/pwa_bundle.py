@@ -17,6 +17,15 @@ the very same instances (``i18n.js`` holds the catalog, ``vault.js`` the key): w
 of a bundled module are rewritten to import the namespace from ``app.js``. A bundled module served on its
 own URL is its plain source (the service worker precaches it; the browser never imports it).
 
+The page carries the bundle inline (``inline``, put into ``index.html`` by ``server.pwa``), so a fresh device's
+login form needs one round trip, not two. There its ``import()`` and ``import.meta.url`` would resolve
+against the page's address, so they are written against the entry's (``/js/app.js``), and the namespaces
+are handed over on ``globalThis.__ishenimBoot``: ``js/app.js`` is then served as a stub that exports them
+from there, for the modules loaded later (an inline module cannot be imported by URL):
+
+    const __boot = globalThis.__ishenimBoot;
+    export const __bundle_js_dom = __boot.__bundle_js_dom, …;
+
 Only this codebase's subset of the syntax is understood, at the start of a line: ``import * as x from``,
 ``import { a, b as c } from``, ``export function|async function|class|const name``, ``export const { a,
 b } =``, ``export { a, b as c }`` and ``export { a } from``. Anything else (``export let``, ``export
@@ -39,6 +48,13 @@ _EXPORT_LIST = re.compile(r"^export\s+\{(?P<names>[^}]*)\};[ \t]*$", re.M)
 _EXPORT_DECL = re.compile(r"^export\s+(?P<kind>async\s+function\*?|function\*?|class|const)\s+(?P<rest>[^\n]*)", re.M)
 _STATEMENT_START = re.compile(r"^(?:import|export)\b(?!\s*\()", re.M)
 _NAME = re.compile(r"[A-Za-z_$][\w$]*")
+
+
+PAGE_SCRIPT = f'<script type="module" src="/{ENTRY}"></script>'  # in index.html: what the inline bundle replaces
+_ENDS_SCRIPT = re.compile(r"</script|<!--", re.I)
+BOOT = "__ishenimBoot"  # the global that hands the inline bundle's namespaces to the stub
+_DYNAMIC_IMPORT = re.compile(r"\bimport\(\s*'(?P<spec>\.\.?/[^']+)'\s*\)")
+_ANY_DYNAMIC_IMPORT = re.compile(r"\bimport\s*\((?!\s*\))")  # not "import()", which only a comment writes
 
 
 class BundleError(Exception):
@@ -211,15 +227,48 @@ def _wrap(module: str, source: str) -> str:
     )
 
 
+def _namespaces(the_plan: Plan) -> list[str]:
+    return [variable(module) for module in the_plan.order if module != ENTRY]
+
+
 def bundle(root: Path, the_plan: Plan) -> str:
-    """The text served as ``js/app.js``."""
+    """The text served as ``js/app.js`` when the page does not carry it inline."""
     parts = ["// Served by server/pwa_bundle.py: js/app.js and the modules it imports, in one file (see there).\n"]
     for module in the_plan.order:
         source = (root / module).read_text(encoding="utf-8")
         parts.append(_entry(source) if module == ENTRY else _wrap(module, source))
-    exported = ", ".join(variable(module) for module in the_plan.order if module != ENTRY)
-    parts.append(f"export {{ {exported} }};\n")
+    parts.append(f"export {{ {', '.join(_namespaces(the_plan))} }};\n")
     return "".join(parts)
+
+
+def inline(root: Path, the_plan: Plan) -> str:
+    """The bundle as the page's own module script: the namespaces on ``globalThis`` before the entry runs,
+    every ``import()`` and ``import.meta.url`` written against the entry's address."""
+    parts = ["// server/pwa_bundle.py: js/app.js and the modules it imports, inline in the page (see there).\n"]
+    parts.append(f"const __bundle_url = new URL('/{ENTRY}', location.href).href;\n")
+    for module in the_plan.order:
+        source = (root / module).read_text(encoding="utf-8")
+        if module == ENTRY:
+            namespaces = ", ".join(_namespaces(the_plan))
+            parts.append(f"globalThis.{BOOT} = Object.freeze({{ __proto__: null, {namespaces} }});\n")
+            parts.append(_entry(source))
+        else:
+            parts.append(_wrap(module, source))
+    text = "".join(parts)
+    literal = _DYNAMIC_IMPORT.sub(lambda match: f"import('/{resolve(ENTRY, match['spec'])}')", text)
+    if len(_ANY_DYNAMIC_IMPORT.findall(literal)) != len(_DYNAMIC_IMPORT.findall(text)):
+        raise BundleError(f"{ENTRY}: an import() of anything but a relative string cannot be inlined")
+    return literal.replace("import.meta.url", "__bundle_url")
+
+
+def stub(the_plan: Plan) -> str:
+    """``js/app.js`` when the page carries the bundle inline: its namespaces, for the modules loaded later."""
+    names = _namespaces(the_plan)
+    exported = ", ".join(f"{name} = __boot.{name}" for name in names)
+    return (
+        "// Served by server/pwa_bundle.py: the page carries js/app.js and its imports inline (see there).\n"
+        f"const __boot = globalThis.{BOOT};\nexport const {exported};\n"
+    )
 
 
 def rewrite(module: str, source: str, the_plan: Plan) -> str:
@@ -260,11 +309,27 @@ def rewrite(module: str, source: str, the_plan: Plan) -> str:
     return _IMPORT.sub(replace_import, _REEXPORT.sub(replace_reexport, source))
 
 
-def build(root: Path) -> dict[str, str]:
-    """Every module under ``root/js`` that is served changed: the entry (the bundle) and each module outside
-    the bundle that imports one inside it. Raises ``BundleError`` for any module it cannot handle."""
+@dataclass(frozen=True)
+class Build:
+    """What the server serves of the modules: ``modules``, each module under ``js/`` that is served changed;
+    ``page``, the bundle for the page to carry inline, or None when ``js/app.js`` is the bundle itself."""
+
+    modules: dict[str, str]
+    page: str | None
+
+
+def build(root: Path) -> Build:
+    """The entry (the stub of the inline bundle, or the bundle) and each module outside the bundle that
+    imports one inside it. Raises ``BundleError`` for any module it cannot handle.
+
+    The bundle goes inline when the page loads the entry with ``PAGE_SCRIPT`` and nothing in the bundle
+    could end the script element early (``</script``, ``<!--``); otherwise ``js/app.js`` is the bundle."""
     the_plan = plan(root)
-    served = {ENTRY: bundle(root, the_plan)}
+    inline_text = inline(root, the_plan)
+    index = root / "index.html"
+    carried = index.is_file() and PAGE_SCRIPT in index.read_text(encoding="utf-8")
+    page = inline_text if carried and not _ENDS_SCRIPT.search(inline_text) else None
+    served = {ENTRY: stub(the_plan) if page is not None else bundle(root, the_plan)}
     for path in sorted((root / "js").rglob("*.js")):
         module = path.relative_to(root).as_posix()
         if module not in the_plan.members:
@@ -272,4 +337,4 @@ def build(root: Path) -> dict[str, str]:
             rewritten = rewrite(module, source, the_plan)
             if rewritten != source:
                 served[module] = rewritten
-    return served
+    return Build(served, page)

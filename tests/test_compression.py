@@ -30,7 +30,7 @@ def served(path: str) -> bytes:
     return pwa.load(str(PWA_DIR / ("index.html" if path == "/" else path.lstrip("/"))), str(PWA_DIR)).body
 
 
-@pytest.mark.parametrize("path", ["/", "/js/app.js", "/css/app.css", "/locales/ky.json", "/service-worker.js"])
+@pytest.mark.parametrize("path", ["/", "/js/store.js", "/css/app.css", "/locales/ky.json", "/service-worker.js"])
 def test_a_shell_file_is_gzipped_for_a_client_that_takes_gzip(client: FlaskClient, path: str) -> None:
     on_disk = served(path)
     assert len(on_disk) >= MIN_BYTES
@@ -81,24 +81,24 @@ def test_shell_files_are_revalidated_and_a_match_is_a_304(client: FlaskClient, p
 
 
 def test_the_gzip_validator_does_not_match_a_plain_request(client: FlaskClient) -> None:
-    zipped, _ = get(client, "/js/app.js", **GZIP)
-    plain, body = get(client, "/js/app.js", **{"If-None-Match": zipped.headers["ETag"]})
-    assert plain.status_code == 200 and body == served("/js/app.js")
+    zipped, _ = get(client, "/js/store.js", **GZIP)
+    plain, body = get(client, "/js/store.js", **{"If-None-Match": zipped.headers["ETag"]})
+    assert plain.status_code == 200 and body == served("/js/store.js")
 
 
 def test_a_file_is_compressed_once_per_version_and_again_when_it_changes(
     app: Flask, client: FlaskClient, served_pwa: Path
 ) -> None:
     shell = served_pwa
-    target = shell / "js" / "app.js"
+    target = shell / "js" / "store.js"
 
-    first, body = get(client, "/js/app.js", **GZIP)
+    first, body = get(client, "/js/store.js", **GZIP)
     entry = pwa.load(str(target), str(shell))
-    get(client, "/js/app.js", **GZIP)
-    assert pwa.load(str(target), str(shell)) is entry  # the same bytes, not read, bundled or gzipped again
+    get(client, "/js/store.js", **GZIP)
+    assert pwa.load(str(target), str(shell)) is entry  # the same bytes, not read, rewritten or gzipped again
 
     target.write_text(target.read_text() + "\nexport const A_NEW_VERSION_OF_THE_SHELL = 1;\n")
-    second, body = get(client, "/js/app.js", **GZIP, **{"If-None-Match": first.headers["ETag"]})
+    second, body = get(client, "/js/store.js", **GZIP, **{"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and b"A_NEW_VERSION_OF_THE_SHELL" in gzip.decompress(body)
     assert second.headers["ETag"] != first.headers["ETag"]
     assert pwa.load(str(target), str(shell)) is not entry

@@ -1,11 +1,13 @@
-"""The first screen's critical path: app.js and its static imports, served as ONE file, and nothing else.
+"""The first screen's critical path: app.js and its static imports carried by the page, and nothing else.
 
 The browser would find the modules one import level at a time (each level a 2 s round trip on Slow 3G),
 and even announced with ``<link rel="modulepreload">`` fourteen files take three waves of six connections.
-So server/pwa_bundle.py serves app.js with its static import graph in it, and every other screen comes
-with ``import()``. This keeps both true: index.html preloads no module (a preloaded bundled module would be
-a second, unused copy on the critical path), the bundle is exactly app.js's static graph (found here by a
-parser of its own), and that graph holds only what a fresh device's login form needs.
+So server/pwa_bundle.py bundles app.js with its static import graph, server/pwa_page.py puts the bundle in
+the page, and every other screen comes with ``import()``. This keeps both true: index.html on disk loads
+the entry alone and preloads no module (the page as served preloads only the stub of js/app.js, through
+which later screens share the bundle's modules: tests/test_pwa_bundle.py), the bundle is exactly app.js's
+static graph (found here by a parser of its own), and that graph holds only what a fresh device's login
+form needs.
 """
 
 from __future__ import annotations

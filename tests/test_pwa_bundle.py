@@ -159,13 +159,17 @@ def test_the_real_app_bundles_and_parses() -> None:
     plan = pwa_bundle.plan(PWA_DIR)
     assert plan.order[-1] == "js/app.js" and "js/ui/login.js" in plan.members
     assert "js/store.js" not in plan.members and "js/ui/journal.js" not in plan.members  # loaded with import()
-    served = pwa_bundle.build(PWA_DIR)
-    node("--check", "--input-type=module", stdin=served["js/app.js"])
+    built = pwa_bundle.build(PWA_DIR)
+    assert built.page is not None  # the page carries the bundle, and js/app.js is the stub
+    node("--check", "--input-type=module", stdin=built.page)
+    node("--check", "--input-type=module", stdin=built.modules["js/app.js"])
+    # Written against the entry's address: an inline script's own would be the page's.
+    assert "import.meta" not in built.page and "import('./" not in built.page and "import('/js/store.js')" in built.page
     for path in PWA_DIR.glob("js/**/*.js"):
         module = path.relative_to(PWA_DIR).as_posix()
         if module in plan.members:
             continue
-        text = served.get(module, path.read_text(encoding="utf-8"))
+        text = built.modules.get(module, path.read_text(encoding="utf-8"))
         node("--check", "--input-type=module", stdin=text)
         # No module outside the bundle may load a second copy of one inside it.
         loaded = {pwa_bundle.resolve(module, spec) for spec in re.findall(r"\bfrom '([^']+)'", text)}
@@ -176,20 +180,22 @@ def test_the_server_serves_the_bundle_and_the_rewritten_modules(
     app: Flask, client: FlaskClient, served_pwa: Path
 ) -> None:
     shell = served_pwa
-    bundle = client.get("/js/app.js")
-    assert b"const __bundle_js_ui_login = " in bundle.data and b"export{__bundle_js_api" in bundle.data.replace(
-        b" ", b""
-    )
+    page = client.get("/")
+    assert b"const __bundle_js_ui_login = " in page.data and b'<script type="module" src=' not in page.data
+    assert b'<link rel="modulepreload" href="/js/app.js">' in page.data
+    # js/app.js hands the page's modules to those loaded later, the same instances.
+    stub = client.get("/js/app.js").data.decode()
+    assert "export const __bundle_js_api = __boot.__bundle_js_api" in stub and "function" not in stub
     journal = client.get("/js/ui/journal.js").data.decode()
     assert "from '../app.js'" in journal and "from '../dom.js'" not in journal
     # A bundled module on its own URL is its source (minified), for the service worker's precache only.
     assert b"export function h(" in client.get("/js/dom.js").data
 
-    # A change to any module is a new bundle: the entry's ETag follows every module, not app.js alone.
-    etag = bundle.headers["ETag"]
+    # A change to any module is a new page: its ETag follows every module, not app.js alone.
+    etag = page.headers["ETag"]
     login = shell / "js/ui/login.js"
     login.write_text(login.read_text() + "\nexport const ADDED_FOR_THE_TEST = 1;\n")
-    again = client.get("/js/app.js", headers={"If-None-Match": etag})
+    again = client.get("/", headers={"If-None-Match": etag})
     assert again.status_code == 200 and b"ADDED_FOR_THE_TEST" in again.data
 
 
@@ -199,4 +205,7 @@ def test_a_tree_that_cannot_be_bundled_is_served_as_it_is(app: Flask, client: Fl
     member.write_text(member.read_text() + "\nexport default 1;\n")
     served = client.get("/js/app.js").data
     assert b"__bundle_" not in served and b"from './dom.js'" in served.replace(b'"', b"'")
+    page = client.get("/")
+    assert b'<script type="module" src="/js/app.js"></script>' in page.data and b"__bundle_" not in page.data
+    assert "sha256" not in page.headers["Content-Security-Policy"]  # nothing inline, nothing allowed
     assert b"from '../dom.js'" in client.get("/js/ui/journal.js").data.replace(b'"', b"'")

@@ -177,12 +177,20 @@ def _module_as_on_disk(route: Route) -> None:
     route.fulfill(body=body, content_type="text/javascript")
 
 
+def _page_without_the_app(route: Route) -> None:
+    """The page as served, its stylesheet inline, but without the first screen's modules it carries."""
+    served = route.fetch()
+    page = re.sub(r'<script type="module">.*?</script>', "", served.text(), count=1, flags=re.S)
+    route.fulfill(response=served, body=page)
+
+
 @pytest.fixture
 def app_page(page: Page) -> Page:
     """The app's own page with its stylesheets (print.css, which the app adds with the first paper, too) as
     the paper. The app itself is not started: these tests are about the documents, and a booting app would
     switch the language under them."""
     page.route("**/js/**/*.js", _module_as_on_disk)
+    page.route(lambda url: urlsplit(url).path == "/", _page_without_the_app)
     page.goto("/")
     page.add_style_tag(url="/css/print.css")
     return page
