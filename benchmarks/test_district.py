@@ -145,6 +145,13 @@ SEED = [
           'base_version', 2),
         decode(repeat(md5('sealed' || g), 8), 'hex'), md5('p' || g) || md5('m' || g), md5('h' || g) || md5('k' || g)
       FROM seed WHERE status IN ('answered', 'closed') AND g % 4 = 0""",
+    # Each letter's case work on its row, as the journal keeps it (journal.case_marks): referrals, then measures.
+    """UPDATE appeals SET case_marks = work.marks FROM (
+        SELECT appeal_id,
+          string_agg(CASE WHEN type = 'appeal.referred' THEN '|!|' ELSE '|' || (meta->>'kind') || '|' END, ''
+            ORDER BY type = 'appeal.measure_recorded', position) AS marks
+        FROM events WHERE type IN ('appeal.referred', 'appeal.measure_recorded') GROUP BY appeal_id) work
+      WHERE appeals.id = work.appeal_id""",
     f"""UPDATE schools SET last_change_no = {3 * APPEALS_PER_SCHOOL}, chain_length = {3 * APPEALS_PER_SCHOOL}""",
 ]
 
@@ -287,11 +294,12 @@ def test_district_of_a_million_appeals(district: tuple[Flask, dict[str, int], fl
     plans = _plans(app)
     for name, plan in plans.items():
         print(f"EXPLAIN {name}:\n  " + "\n  ".join(plan))
-    # The indexes that keep the counts cheap must be the ones used, or a lost index would pass unseen until
-    # the data grows past the budget: a school's period, and each letter's case work probed by its appeal.
+    # The index that keeps the counts cheap must be the one used, or a lost index would pass unseen until the
+    # data grows past the budget: a school's period. And the case work is read from the letters' own rows:
+    # no plan reads the 1.4 million events.
     for name, plan in plans.items():
         assert any("ix_appeals_school_received" in line for line in plan), (name, plan)
-        assert any("ix_events_case_work" in line for line in plan), (name, plan)
+        assert not any(" on events " in line + " " for line in plan), (name, plan)
 
     ok = [
         figure(

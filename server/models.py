@@ -21,9 +21,9 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
     Uuid,
-    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -38,10 +38,6 @@ from sync.events import Role
 # would get an INSERT of its own (three per registration, most of a push's time). The client-made unique
 # uuid of an appeal, a data key or an event is a sentinel to match them by (ORM only: no change to the
 # schema). Every such row is given its uuid before it is added.
-
-# The event types the figures count per letter (``figures._case_work``), as SQL, for the partial index.
-CASE_WORK_EVENTS = "type IN ('appeal.referred', 'appeal.measure_recorded')"
-
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -202,6 +198,8 @@ class Appeal(Base):
     # Derived from the sealed case work and kept readable for deadlines and the monthly figures.
     answered_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # The case work as the figures count it (``journal.case_marks``: "|!||material_help|"), NULL without any.
+    case_marks: Mapped[str | None] = mapped_column(Text, default=None)
     # When the retention period erased the contents (its data key destroyed); None while they exist.
     erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
@@ -289,14 +287,6 @@ class Event(Base):
         UniqueConstraint("school_id", "position"),
         UniqueConstraint("device_id", "seq"),
         Index("ix_events_appeal", "appeal_id", "position"),
-        # The figures' case work (referrals and measures) of given letters; partial, so a district's scan of
-        # it stays small (migration 0008, docs/BENCHMARKS.md).
-        Index(
-            "ix_events_case_work",
-            "appeal_id",
-            postgresql_where=text(CASE_WORK_EVENTS),
-            sqlite_where=text(CASE_WORK_EVENTS),
-        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

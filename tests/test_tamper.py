@@ -455,6 +455,9 @@ def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
     outbox.add(
         "appeal.answered", appeal, {"answered_on": today, "way": "in_person", "kind": "answer", "text": "Жооп."}, 2
     )
+    outbox.add("appeal.referred", appeal, {"referred_on": today, "authority": "juvenile_inspector"}, 3)
+    measure = {"taken_on": today, "kind": "material_help", "description": "Китептер.", "taken_by": "Б. О."}
+    outbox.add("appeal.measure_recorded", appeal, measure, 4)
     outbox.flush(pedagogue)
     acknowledgement = Outbox()
     acknowledgement.add("opening.acknowledged", None, {"opening_id": opening["id"]})
@@ -463,9 +466,10 @@ def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
     return {"opening": uuid.UUID(opening["id"]), "meeting": uuid.UUID(meeting["id"]), "appeal": uuid.UUID(appeal)}
 
 
-def test_intact_workflow_verifies(workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
+def test_intact_workflow_verifies(app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
     code, output = verify(runner)
     assert code == 0, output
+    assert _row(app, Appeal, workflow["appeal"])["case_marks"] == "|!||material_help|"  # what the figures count
 
 
 @pytest.mark.parametrize(
@@ -483,6 +487,8 @@ def test_intact_workflow_verifies(workflow: dict[str, uuid.UUID], runner: FlaskC
         ),
         (Appeal, "appeal", lambda row: {"answered_on": None}),
         (Appeal, "appeal", lambda row: {"status": "closed"}),
+        (Appeal, "appeal", lambda row: {"case_marks": row["case_marks"].replace("material_help", "moral_help")}),
+        (Appeal, "appeal", lambda row: {"case_marks": None}),
     ],
     ids=[
         "act-letters",
@@ -493,6 +499,8 @@ def test_intact_workflow_verifies(workflow: dict[str, uuid.UUID], runner: FlaskC
         "meeting-members",
         "answer-date",
         "status",
+        "case-work-kind",
+        "case-work-gone",
     ],
 )
 def test_altered_workflow_record_is_named(
@@ -511,3 +519,24 @@ def test_deleted_meeting_is_caught(app: Flask, workflow: dict[str, uuid.UUID], r
         db.session.commit()
     code, output = verify(runner)
     assert code == 1 and str(workflow["meeting"]) in output and "no opening or meeting row" in output
+
+
+def test_migration_0009_fills_in_the_case_work_of_letters_recorded_before_it(
+    app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner
+) -> None:
+    """Down to 0008 (no marks on the rows, the figures' index on events) and up again: the migration makes
+    each letter's marks from its events, the very ones the journal writes, and verify agrees."""
+    from sqlalchemy import inspect
+
+    written = _row(app, Appeal, workflow["appeal"])["case_marks"]
+    down = runner.invoke(args=["db", "downgrade", "0008"])
+    assert down.exit_code == 0, (down.output, down.exception)
+    with app.app_context():
+        db.session.remove()
+        assert "case_marks" not in {column["name"] for column in inspect(db.engine).get_columns("appeals")}
+        assert "ix_events_case_work" in {index["name"] for index in inspect(db.engine).get_indexes("events")}
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, (up.output, up.exception)
+    assert _row(app, Appeal, workflow["appeal"])["case_marks"] == written == "|!||material_help|"
+    code, output = verify(runner)
+    assert code == 0, output

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Integer,
-    ScalarSelect,
     Select,
     String,
     bindparam,
@@ -28,7 +27,6 @@ from sqlalchemy import (
     cast,
     column,
     func,
-    literal,
     select,
     text,
     true,
@@ -36,11 +34,11 @@ from sqlalchemy import (
 )
 
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, School
+from server.models import Appeal, Meeting, Opening, School
 from server.services import deadlines, journal, schools
 from sync import rules
 from sync.calendar import WorkCalendar
-from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, AppealStatus, EventType
+from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, AppealStatus
 
 SMALL = 3  # counts below this (and above zero) are shown as "<3" in the report
 FEWER_THAN_SMALL = f"<{SMALL}"
@@ -48,29 +46,7 @@ TREND_MONTHS = 12
 DONE = frozenset({AppealStatus.ANSWERED, AppealStatus.CLOSED, AppealStatus.NOT_ACCEPTED})
 
 
-# A letter's case work as one string: each referral or measure event of it is a mark between bars, the
-# measure's kind or ``REFERRED`` for a referral ("|!||material_help|"). Kinds hold no bar, so counting a
-# mark's occurrences counts exactly those events; a referral is no kind of measure.
-MARK = "|"
-REFERRED = "!"
-CASE_WORK_TYPES = (EventType.APPEAL_REFERRED.value, EventType.APPEAL_MEASURE_RECORDED.value)
-
-
-def _case_work() -> ScalarSelect[Any]:
-    """The case work of the appeal in the enclosing query, as one string (NULL without any).
-
-    Correlated, so the database probes ``ix_events_case_work`` once per letter. A join of the period's
-    appeals to events is planned by PostgreSQL as a scan of every appeal (or every case event) of the
-    district; this way the letters stay on ``ix_appeals_school_received`` (docs/BENCHMARKS.md)."""
-    mark = case(
-        (Event.type == EventType.APPEAL_REFERRED.value, literal(REFERRED)),
-        else_=Event.meta["kind"].as_string(),
-    )
-    return (
-        select(func.aggregate_strings(literal(MARK) + mark + literal(MARK), ""))
-        .where(Event.appeal_id == Appeal.id, Event.type.in_(CASE_WORK_TYPES))
-        .scalar_subquery()
-    )
+MARK, REFERRED = journal.MARK, journal.REFERRED  # a letter's case work as its row carries it (case_marks)
 
 
 def _marks(value: ColumnElement[str], mark: str) -> ColumnElement[int]:
@@ -172,15 +148,12 @@ def _counting(dialect: str, in_district: bool) -> Select[Any]:
             case((Appeal.answered_on > Appeal.received_on, answered_day.c.ord - received_day.c.ord), else_=0).label(
                 "days"
             ),
-            _case_work().label("case_work"),
+            Appeal.case_marks.label("case_work"),
         )
         .outerjoin(received_day, received_day.c.day == Appeal.received_on)
         .outerjoin(answered_day, answered_day.c.day == Appeal.answered_on)
         .where(of_schools, Appeal.received_on >= bindparam("start"), Appeal.received_on <= bindparam("end"))
-        # Each figure reads the case work: materialized, it is looked up once per letter, where PostgreSQL
-        # would otherwise inline the lookup into every figure that reads it (a probe per figure per letter).
         .cte("letters")
-        .prefix_with("MATERIALIZED")
     )
 
     def count(*where: ColumnElement[bool]) -> ColumnElement[int]:

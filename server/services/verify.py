@@ -110,11 +110,15 @@ def _expected_row(appeal: Appeal, school: School, data_key: bytes) -> dict[str, 
 
 
 def _replayed_dates(events: Sequence[Event], answered_on: dt.date | None, closed_on: dt.date | None) -> dict[str, Any]:
-    """The numbers, dates and authorship a row must carry, as its events give them."""
+    """The numbers, dates, case work and authorship a row must carry, as its events give them."""
     first = events[0]
+    measures = [event.meta.get("kind") for event in events if event.type == EventType.APPEAL_MEASURE_RECORDED]
     return {
         "answered_on": answered_on,
         "closed_on": closed_on,
+        "case_marks": journal.case_marks(
+            sum(event.type == EventType.APPEAL_REFERRED for event in events), [str(kind) for kind in measures]
+        ),
         "serial_no": first.meta.get("serial_no"),
         "school_year": first.meta.get("school_year"),
         "registered_at": first.recorded_at,
@@ -128,6 +132,7 @@ def _stored_dates(appeal: Appeal) -> dict[str, Any]:
     return {
         "answered_on": appeal.answered_on,
         "closed_on": appeal.closed_on,
+        "case_marks": appeal.case_marks,
         "serial_no": appeal.serial_no,
         "school_year": appeal.school_year,
         "registered_at": appeal.registered_at,
