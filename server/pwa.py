@@ -11,7 +11,7 @@ Caching, two addresses per file:
   worker is installed.
 - ``/js/app.js?v=<version>``, the versioned address, where the version is the ETag of the bytes served
   (a hash of them): ``public, max-age=31536000, immutable`` while the version is current. The service worker
-  precaches from these addresses (``service_worker``), so a new version of the app downloads only the files
+  precaches from these addresses (``_service_worker``), so a new version of the app downloads only the files
   that changed; the others come from the HTTP cache. A version that is not current any more is answered
   with today's file and ``no-cache``, never kept.
 
@@ -19,8 +19,9 @@ Caching, two addresses per file:
 and ``BUILD``, one hash of them all. Any change to any file of the shell is thus a new worker, which the
 browser finds on its next check and installs into a cache of its own build.
 
-JavaScript under ``js/`` is served through ``server.pwa_bundle``: ``js/app.js`` as one file with every module
-of the first screen, the other modules with their imports of those taken from it. Its version is the
+JavaScript under ``js/`` is served through ``server.pwa_bundle``: the first screen's modules in one bundle,
+which ``index.html`` carries inline (``server.pwa_page``), ``js/app.js`` as the stub that hands them to the
+modules loaded later, and those with their imports of the bundled ones taken from it. Their version is the
 version of every ``.js`` file under ``js/``, since the bundle and the rewritten imports depend on them all.
 Then JavaScript, CSS and JSON are minified (``server.pwa_minify``) before gzip; the ETag is the served bytes'.
 """

@@ -1,4 +1,4 @@
-"""Serves ``js/app.js`` and the modules it imports statically as ONE file: the first screen in one request.
+"""Bundles ``js/app.js`` and the modules it imports statically into ONE script: the first screen in one request.
 
 Why: on Slow 3G every request costs a 2 s round trip, and over HTTP/1.1 a browser opens six connections
 per host, so the first screen's fourteen modules took three waves of round trips even when announced with
@@ -12,12 +12,13 @@ names stay its own) that returns a frozen namespace of getters, so ``import * as
     const __bundle_js_dom = (() => { …dom.js without its import/export keywords…
       return Object.freeze({ __proto__: null, get h() { return h; }, … }); })();
 
-and ``export { __bundle_js_dom, … }`` at its end, so that the modules loaded later with ``import()`` share
+and ``export { __bundle_js_dom, … }`` at its end (``bundle``, served as ``js/app.js`` when the page cannot carry
+it), so that the modules loaded later with ``import()`` share
 the very same instances (``i18n.js`` holds the catalog, ``vault.js`` the key): when served, their imports
 of a bundled module are rewritten to import the namespace from ``app.js``. A bundled module served on its
 own URL is its plain source (the service worker precaches it; the browser never imports it).
 
-The page carries the bundle inline (``inline``, put into ``index.html`` by ``server.pwa``), so a fresh device's
+The page carries the bundle inline (``inline``, put into ``index.html`` by ``server.pwa_page``), so a fresh device's
 login form needs one round trip, not two. There its ``import()`` and ``import.meta.url`` would resolve
 against the page's address, so they are written against the entry's (``/js/app.js``), and the namespaces
 are handed over on ``globalThis.__ishenimBoot``: ``js/app.js`` is then served as a stub that exports them
