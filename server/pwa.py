@@ -81,15 +81,28 @@ _files: dict[str, ShellFile] = {}
 _builds: dict[str, tuple[object, pwa_bundle.Build | None]] = {}  # directory -> (version, what it serves)
 
 
-def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
-    """Every module under ``js/`` with its size and mtime: the version of the bundle and the rewrites."""
+def _stat(path: str) -> tuple[str, int, int]:
+    """A file's version: its path, size and mtime (a missing file is a version too)."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return (path, -1, 0)
+    return (path, stat.st_size, stat.st_mtime_ns)
+
+
+def _versions_under(directory: str, suffix: str = "") -> tuple[tuple[str, int, int], ...]:
+    """Every file under ``directory`` (ending in ``suffix``) with its size and mtime."""
     found = []
-    for folder, _subfolders, names in os.walk(os.path.join(directory, "js")):
+    for folder, _subfolders, names in os.walk(directory):
         for name in names:
-            if name.endswith(".js"):
-                stat = os.stat(os.path.join(folder, name))
-                found.append((os.path.join(folder, name), stat.st_size, stat.st_mtime_ns))
+            if name.endswith(suffix):
+                found.append(_stat(os.path.join(folder, name)))
     return tuple(sorted(found))
+
+
+def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
+    """Every module under ``js/``: the version of the bundle and the rewrites."""
+    return _versions_under(os.path.join(directory, "js"), ".js")
 
 
 def _built(directory: str) -> pwa_bundle.Build | None:
@@ -123,37 +136,18 @@ def shell_list(worker_source: str) -> list[str]:
     return re.findall(r"'(/[^']+)'", found["paths"]) if found else []
 
 
-@dataclass(frozen=True)
-class _Worker:
-    body: bytes
-    versions: tuple[str, ...]  # of every listed file: part of the worker's own version
-    modified_ns: int  # of the latest listed file: the worker changes with it
-
-
-def _service_worker(body: bytes, site: str) -> _Worker:
+def _service_worker(body: bytes, site: str) -> bytes:
     """The worker with ``VERSIONS`` and ``BUILD`` filled in."""
     source = body.decode("utf-8")
     versions = {}
-    modified_ns = 0
     for shell_path in shell_list(source):
         path = safe_join(site, shell_path.lstrip("/"))
         if path is not None and os.path.isfile(path):
-            listed = load(path, site)
-            versions[shell_path] = listed.etag
-            modified_ns = max(modified_ns, int(listed.modified.timestamp() * 1e9))
+            versions[shell_path] = load(path, site).etag
     build = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:12]
     source = _VERSIONS_LINE.sub(lambda _: f"const VERSIONS = {json.dumps(versions)};", source, count=1)
     source = _BUILD_LINE.sub(lambda _: f"const BUILD = '{build}';", source, count=1)
-    return _Worker(source.encode("utf-8"), tuple(versions.values()), modified_ns)
-
-
-def _stat(path: str) -> tuple[str, int, int]:
-    """A file's version: its path, size and mtime (a missing file is a version too)."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return (path, -1, 0)
-    return (path, stat.st_size, stat.st_mtime_ns)
+    return source.encode("utf-8")
 
 
 def load(path: str, directory: str | None = None) -> ShellFile:
@@ -167,22 +161,17 @@ def load(path: str, directory: str | None = None) -> ShellFile:
     module = os.path.relpath(path, site).replace(os.sep, "/") if site else ""
     javascript = module.startswith("js/") and module.endswith(".js")
     page = module == "index.html"
-    made_of = [_stat(path)]
-    if page:
-        made_of += [_stat(inputs) for inputs in pwa_page.inputs(site)]
-    if javascript or page:
+    worker = bool(site) and module == SERVICE_WORKER
+    stat = os.stat(path)
+    made_of = [(path, stat.st_size, stat.st_mtime_ns)]
+    if worker:
+        made_of += _versions_under(site)  # it names the version of every file it lists
+    elif page:
+        made_of += [_stat(inputs) for inputs in pwa_page.inputs(site)] + list(_module_versions(site))
+    elif javascript:
         made_of += _module_versions(site)
-    if made_of[0][1] < 0:
-        raise FileNotFoundError(path)
     version: object = tuple(made_of)
     modified_ns = max(entry[2] for entry in made_of)
-    worker = None
-    if site and module == SERVICE_WORKER:
-        # Its version is its own and every listed file's: read first, to know the files it lists.
-        with open(path, "rb") as file:
-            worker = _service_worker(file.read(), site)
-        version = (version, worker.versions)
-        modified_ns = max(modified_ns, worker.modified_ns)
     cached = _files.get(path)
     if cached is not None and cached.version == version:
         return cached
@@ -190,8 +179,8 @@ def load(path: str, directory: str | None = None) -> ShellFile:
         body = file.read()
     policy = None
     mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    if worker is not None:
-        body = worker.body
+    if worker:
+        body = _service_worker(body, site)
     if javascript:
         body = _javascript(site, module, body)
     if page:

@@ -232,30 +232,32 @@ def _namespaces(the_plan: Plan) -> list[str]:
     return [variable(module) for module in the_plan.order if module != ENTRY]
 
 
+def _modules_then_entry(root: Path, the_plan: Plan) -> tuple[str, str]:
+    """The wrapped modules of the bundle, dependencies first, and the entry at the top level."""
+    def source(module: str) -> str:
+        return (root / module).read_text(encoding="utf-8")
+
+    return "".join(_wrap(module, source(module)) for module in the_plan.order if module != ENTRY), _entry(source(ENTRY))
+
+
 def bundle(root: Path, the_plan: Plan) -> str:
     """The text served as ``js/app.js`` when the page does not carry it inline."""
-    parts = ["// Served by server/pwa_bundle.py: js/app.js and the modules it imports, in one file (see there).\n"]
-    for module in the_plan.order:
-        source = (root / module).read_text(encoding="utf-8")
-        parts.append(_entry(source) if module == ENTRY else _wrap(module, source))
-    parts.append(f"export {{ {', '.join(_namespaces(the_plan))} }};\n")
-    return "".join(parts)
+    modules, entry = _modules_then_entry(root, the_plan)
+    return (
+        "// Served by server/pwa_bundle.py: js/app.js and the modules it imports, in one file (see there).\n"
+        f"{modules}{entry}export {{ {', '.join(_namespaces(the_plan))} }};\n"
+    )
 
 
 def inline(root: Path, the_plan: Plan) -> str:
     """The bundle as the page's own module script: the namespaces on ``globalThis`` before the entry runs,
     every ``import()`` and ``import.meta.url`` written against the entry's address."""
-    parts = ["// server/pwa_bundle.py: js/app.js and the modules it imports, inline in the page (see there).\n"]
-    parts.append(f"const __bundle_url = new URL('/{ENTRY}', location.href).href;\n")
-    for module in the_plan.order:
-        source = (root / module).read_text(encoding="utf-8")
-        if module == ENTRY:
-            namespaces = ", ".join(_namespaces(the_plan))
-            parts.append(f"globalThis.{BOOT} = Object.freeze({{ __proto__: null, {namespaces} }});\n")
-            parts.append(_entry(source))
-        else:
-            parts.append(_wrap(module, source))
-    text = "".join(parts)
+    modules, entry = _modules_then_entry(root, the_plan)
+    text = (
+        "// server/pwa_bundle.py: js/app.js and the modules it imports, inline in the page (see there).\n"
+        f"const __bundle_url = new URL('/{ENTRY}', location.href).href;\n{modules}"
+        f"globalThis.{BOOT} = Object.freeze({{ __proto__: null, {', '.join(_namespaces(the_plan))} }});\n{entry}"
+    )
     literal = _DYNAMIC_IMPORT.sub(lambda match: f"import('/{resolve(ENTRY, match['spec'])}')", text)
     if len(_ANY_DYNAMIC_IMPORT.findall(literal)) != len(_DYNAMIC_IMPORT.findall(text)):
         raise BundleError(f"{ENTRY}: an import() of anything but a relative string cannot be inlined")

@@ -75,6 +75,7 @@ def serve(page: bytes, site: str, built: pwa_bundle.Build | None) -> Page:
 
 
 def _with_catalog(page: str, catalog: str) -> str:
+    """``page`` with the catalog as a JSON data block before ``</body>``, where ``i18n.js`` looks for it."""
     with open(catalog, encoding="utf-8") as file:
         messages = json.load(file)
     data = json.dumps(messages, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")

@@ -13,6 +13,8 @@ Revision ID: 0009
 Revises: 0008
 """
 
+from collections import defaultdict
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -48,15 +50,18 @@ def upgrade():
         .where(events.c.type.in_([REFERRED_EVENT, MEASURE_EVENT]), events.c.appeal_id.is_not(None))
         .order_by(events.c.appeal_id, events.c.position)
     ).all()
-    work: dict[int, tuple[int, list[str]]] = {}
+    referrals: dict[int, int] = defaultdict(int)
+    kinds: dict[int, list[str]] = defaultdict(list)
     for appeal_id, event_type, meta in rows:
-        referrals, kinds = work.setdefault(appeal_id, (0, []))
         if event_type == REFERRED_EVENT:
-            work[appeal_id] = (referrals + 1, kinds)
+            referrals[appeal_id] += 1
         else:
-            kinds.append(str((meta or {}).get("kind")))
+            kinds[appeal_id].append(str((meta or {}).get("kind")))
     update = appeals.update().where(appeals.c.id == sa.bindparam("appeal")).values(case_marks=sa.bindparam("marks"))
-    pending = [{"appeal": appeal_id, "marks": _marks(*counted)} for appeal_id, counted in work.items()]
+    pending = [
+        {"appeal": appeal_id, "marks": _marks(referrals[appeal_id], kinds[appeal_id])}
+        for appeal_id in sorted(referrals.keys() | kinds.keys())
+    ]
     for start in range(0, len(pending), BATCH):
         connection.execute(update, pending[start : start + BATCH])
     op.drop_index("ix_events_case_work", table_name="events")
