@@ -25,7 +25,8 @@ async function desk() {
 }
 
 test('an opening is a record of its own; letters name it; the rows carry it as their subject', async () => {
-  const { store, factory } = await desk();
+  const env = await desk();
+  const { store } = env;
   const opening = await store.recordOpening(OPENING);
   assert.equal(opening.entity, 'opening');
   assert.equal(opening.letters_count, 2);
@@ -39,7 +40,7 @@ test('an opening is a record of its own; letters name it; the rows carry it as t
     [EVENT_TYPES.OPENING_RECORDED, null, true], [EVENT_TYPES.REGISTERED, letter.id, false]]);
   assert.equal(subjectOf(wire[0]), opening.id);
   // Sealed like everything else: the remarks never reach the database in the clear.
-  assert.ok(!JSON.stringify(dump(factory)).includes('Пломба'));
+  assert.ok(!JSON.stringify(await dump(env)).includes('Пломба'));
 });
 
 test('a meeting needs the school\'s quorum and every member present confirming, offline too', async () => {
