@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
-import { Refusal, subjectOf } from '../../pwa/js/store.js';
+import { Refusal } from '../../pwa/js/store.js';
+import { subjectOf } from '../../pwa/js/store/views.js';
 import { EVENT_TYPES } from '../../pwa/js/rules.js';
 
 const MEMBERS = [
