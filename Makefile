@@ -42,7 +42,12 @@ run: install ## Migrate, add the demo school on an empty database, serve http://
 test: install-dev browser test-js ## Run the whole suite: JavaScript modules, then Python and browser tests (SQLite)
 	$(BIN)/pytest
 
-test-js: ## Run the PWA's JavaScript module tests (node --test)
+# The node tests' own packages (package.json: fake-indexeddb), again whenever the lock file changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+test-js: node_modules/.installed ## Run the PWA's JavaScript module tests (node --test)
 	node --test tests/js/
 
 test-postgres: install-dev browser ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first

@@ -91,6 +91,8 @@ def test_the_node_suite_passes_on_minified_modules(tmp_path: Path) -> None:
     for name in ("sync", "server", "docs", "tests/js"):
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(PWA_DIR, tmp_path / "pwa")
+    shutil.copy(ROOT / "package.json", tmp_path)  # the tests' packages (fake-indexeddb), as installed
+    (tmp_path / "node_modules").symlink_to(ROOT / "node_modules")
     for module in (tmp_path / "pwa/js").rglob("*.js"):
         module.write_text(minify_js(module.read_text(encoding="utf-8")), encoding="utf-8")
     assert "/**" not in (tmp_path / "pwa/js/store.js").read_text(encoding="utf-8")

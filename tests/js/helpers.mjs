@@ -1,6 +1,7 @@
-// Shared fixtures: a store over a fresh fake IndexedDB with a random local key, fictional letters.
-import { FakeIDBFactory } from './fake-indexeddb.mjs';
-import { openDatabase } from '../../pwa/js/idb.js';
+// Shared fixtures: a store over a fresh in-memory IndexedDB (the fake-indexeddb package) with a random local
+// key, fictional letters.
+import { IDBFactory } from 'fake-indexeddb';
+import { openDatabase, read } from '../../pwa/js/idb.js';
 import { createLocalKey, unwrapLocalKey, wrapLocalKey } from '../../pwa/js/crypto.js';
 import { createStore } from '../../pwa/js/store.js';
 import { Locked } from '../../pwa/js/vault.js';
@@ -19,12 +20,13 @@ export function manualClock(start = '2025-03-10T09:00:00') {
 
 /**
  * A store over its own fake database. `env.locked = true` makes the key throw Locked, like a locked vault.
- * Several stores over one `factory` behave as tabs (or reloads) of one origin.
+ * Several stores over one `factory` behave as tabs (or reloads) of one origin. `env.transactions` lists every
+ * transaction the store opened, `{names, mode, durability}`, as the database saw it.
  */
-export async function makeStore({ factory = new FakeIDBFactory(), key, clock = manualClock(), storage = null } = {}) {
-  const env = { factory, clock, locked: false, key: key ?? (await localKey()) };
+export async function makeStore({ factory = new IDBFactory(), key, clock = manualClock(), storage = null } = {}) {
+  const env = { factory, clock, locked: false, key: key ?? (await localKey()), transactions: [] };
   let connection = null;
-  env.db = () => (connection ??= openDatabase({ factory }));
+  env.db = () => (connection ??= openDatabase({ factory }).then((db) => recordTransactions(db, env.transactions)));
   env.store = createStore({
     db: env.db,
     key: () => {
@@ -38,10 +40,21 @@ export async function makeStore({ factory = new FakeIDBFactory(), key, clock = m
   return env;
 }
 
-/** Every value in every store of the fake database, as stored (sealed records stay sealed). */
-export function dump(factory, name = 'ishenim') {
-  const record = factory.databases.get(name);
-  return Object.fromEntries([...record.stores].map(([store, data]) => [store, [...data.rows.values()]]));
+function recordTransactions(db, log) {
+  const open = db.transaction.bind(db);
+  db.transaction = (...args) => {
+    const tx = open(...args);
+    log.push({ names: [...tx.objectStoreNames], mode: tx.mode, durability: tx.durability });
+    return tx;
+  };
+  return db;
+}
+
+/** Every value in every store of the store's database, as stored (sealed records stay sealed). */
+export async function dump(env) {
+  const db = await env.db();
+  const names = [...db.objectStoreNames];
+  return read(db, names, async (s) => Object.fromEntries(await Promise.all(names.map(async (name) => [name, await s[name].getAll()]))));
 }
 
 let counter = 0;

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
-import { Refusal, subjectOf } from '../../pwa/js/store.js';
+import { Refusal } from '../../pwa/js/store.js';
+import { subjectOf } from '../../pwa/js/store/views.js';
 import { EVENT_TYPES } from '../../pwa/js/rules.js';
 
 const MEMBERS = [
@@ -25,7 +26,8 @@ async function desk() {
 }
 
 test('an opening is a record of its own; letters name it; the rows carry it as their subject', async () => {
-  const { store, factory } = await desk();
+  const env = await desk();
+  const { store } = env;
   const opening = await store.recordOpening(OPENING);
   assert.equal(opening.entity, 'opening');
   assert.equal(opening.letters_count, 2);
@@ -39,7 +41,7 @@ test('an opening is a record of its own; letters name it; the rows carry it as t
     [EVENT_TYPES.OPENING_RECORDED, null, true], [EVENT_TYPES.REGISTERED, letter.id, false]]);
   assert.equal(subjectOf(wire[0]), opening.id);
   // Sealed like everything else: the remarks never reach the database in the clear.
-  assert.ok(!JSON.stringify(dump(factory)).includes('Пломба'));
+  assert.ok(!JSON.stringify(await dump(env)).includes('Пломба'));
 });
 
 test('a meeting needs the school\'s quorum and every member present confirming, offline too', async () => {

@@ -14,7 +14,7 @@ const CANARY = 'Zq5e7a1c0ffee42';
 /** Every sealed record of the database, opened: what the tablet holds, in the clear, as one string. */
 async function everythingOpened(env) {
   const opened = [];
-  for (const [store, rows] of Object.entries(dump(env.factory))) {
+  for (const [store, rows] of Object.entries(await dump(env))) {
     for (const row of rows) {
       opened.push(row && typeof row === 'object' && 'ct' in row ? await openRecord(env.key, store, row) : row);
     }

@@ -1,9 +1,9 @@
-// store.js over a strict fake IndexedDB: one transaction per local change, the outbox order, sealed records,
-// views folded from server state and pending mutations, "needs attention", renumbering, the session.
+// store.js over an in-memory IndexedDB (fake-indexeddb): one transaction per local change, the outbox order,
+// sealed records, views folded from server state and pending mutations, "needs attention", renumbering, the session.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { FakeIDBFactory } from './fake-indexeddb.mjs';
+import { IDBFactory } from 'fake-indexeddb';
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
 import { read, write } from '../../pwa/js/idb.js';
 import { openRecord } from '../../pwa/js/crypto.js';
@@ -22,10 +22,11 @@ test('idb: the upgrade ladder creates the stores of docs/PWA.md', async () => {
   const env = await makeStore();
   const db = await env.db();
   assert.equal(db.version, 2);
-  const stores = env.factory.databases.get('ishenim').stores;
-  assert.deepEqual([...stores.keys()].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records', 'session']);
-  assert.equal(stores.get('outbox').keyPath, 'seq');
-  assert.deepEqual([...stores.get('outbox').indexes.keys()].sort(), ['by_appeal', 'by_id']);
+  assert.deepEqual([...db.objectStoreNames].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records', 'session']);
+  const outbox = db.transaction(['outbox']).objectStore('outbox');
+  assert.equal(outbox.keyPath, 'seq');
+  assert.deepEqual([...outbox.indexNames].sort(), ['by_appeal', 'by_id']);
+  assert.equal(outbox.index('by_id').unique, true);
 });
 
 test('idb: awaiting anything but IndexedDB inside a transaction fails, and a failed write leaves nothing', async () => {
@@ -47,13 +48,13 @@ test('idb: awaiting anything but IndexedDB inside a transaction fails, and a fai
 
 test('registering writes the outbox row, the appeal and the counters in one strict transaction', async () => {
   const env = await withSession();
-  const logBefore = env.factory.log.length;
+  const logBefore = env.transactions.length;
   const view = await env.store.registerAppeal(registration());
-  const writes = env.factory.log.slice(logBefore).filter((t) => t.mode === 'readwrite');
+  const writes = env.transactions.slice(logBefore).filter((t) => t.mode === 'readwrite');
   assert.equal(writes.length, 1);
   assert.deepEqual([...writes[0].names].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records']);
   assert.equal(writes[0].durability, 'strict');
-  assert.ok(env.factory.log.filter((t) => t.mode === 'readwrite').every((t) => t.durability === 'strict'));
+  assert.ok(env.transactions.filter((t) => t.mode === 'readwrite').every((t) => t.durability === 'strict'));
   assert.equal(view.serial_no, null);
   assert.equal(view.provisional_no, 1);
   assert.equal(view.version, 1);
@@ -108,7 +109,7 @@ test('nothing confidential is stored in the clear: every record is sealed, the t
   await env.store.amendAppeal(list[0].id, { summary: `${canary} corrected` }, `${canary} reason`);
   const [mutation] = await env.store.pendingMutations(1);
   await env.store.applyPushResults([mutation], [{ seq: 1, id: mutation.id, status: 'rejected', error: 'received_in_future', serial_no: null, version: null }]);
-  const all = dump(env.factory);
+  const all = await dump(env);
   const text = JSON.stringify(all, (k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
   assert.ok(!text.includes(canary), 'no canary anywhere in the database');
   assert.ok(!text.includes('tok-secret-123'), 'the token is sealed');
@@ -169,7 +170,7 @@ test('push results: acknowledged rows stay until a pull shows them; the pull rep
   assert.equal(shown.provisional_no, 1);
   assert.equal(shown.pending, 0);
   assert.equal(shown.history[0].pending, false);
-  assert.equal(dump(env.factory).outbox.length, 1, 'kept (acked) until a pull shows its effect');
+  assert.equal((await dump(env)).outbox.length, 1, 'kept (acked) until a pull shows its effect');
 
   const change = {
     entity: 'appeal', change_no: 7, id: view.id, serial_no: 41, school_year: 2024, version: 1, status: 'registered',
@@ -179,7 +180,7 @@ test('push results: acknowledged rows stay until a pull shows them; the pull rep
   };
   await env.store.applyPull([change], 7);
   assert.equal(await env.store.getCursor(), 7);
-  assert.equal(dump(env.factory).outbox.length, 0);
+  assert.equal((await dump(env)).outbox.length, 0);
   shown = await env.store.getAppeal(view.id);
   assert.equal(shown.serial_no, 41);
   assert.equal(shown.registered_at, '2025-03-10T06:00:00+00:00');
@@ -343,7 +344,7 @@ test('persistence is requested once, after the first save; storage use is report
   await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(calls, ['persist']);
   assert.deepEqual(await env.store.storageEstimate(), { usage: 1234, quota: 10_000 });
-  const bare = await makeStore({ factory: new FakeIDBFactory() });
+  const bare = await makeStore({ factory: new IDBFactory() });
   assert.equal(await bare.store.storageEstimate(), null);
   assert.equal(await bare.store.requestPersistence(), false);
 });

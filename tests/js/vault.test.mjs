@@ -1,8 +1,9 @@
-// vault.js: the waits after wrong passphrases (pure), and the vault itself over a fake IndexedDB.
+// vault.js: the waits after wrong passphrases (pure), and the vault itself over an in-memory IndexedDB
+// (fake-indexeddb).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { FakeIDBFactory } from './fake-indexeddb.mjs';
+import { IDBFactory } from 'fake-indexeddb';
 import { fakeTimers, manualClock } from './helpers.mjs';
 import { openDatabase, read, write } from '../../pwa/js/idb.js';
 import { PBKDF2_ITERATIONS, openRecord, sealRecord } from '../../pwa/js/crypto.js';
@@ -13,7 +14,7 @@ import {
 const PASS = 'correct horse battery';
 
 function makeEnv({ iterations = 1_000 } = {}) {
-  const factory = new FakeIDBFactory();
+  const factory = new IDBFactory();
   const clock = manualClock();
   const timers = fakeTimers();
   let connection = null;

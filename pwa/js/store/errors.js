@@ -1,0 +1,22 @@
+/** The local journal's own errors (beside rules.js's Refusal and vault.js's Locked), as the screens word them. */
+import { errorPaths } from '../rules.js';
+
+/** Data that fails the same checks the server makes; `errors` is keyed by field, `paths` are dotted. */
+export class ValidationFailed extends Error {
+  constructor(errors) {
+    super('The data is not valid.');
+    this.name = 'ValidationFailed';
+    this.code = 'validation_failed';
+    this.errors = errors;
+    this.paths = errorPaths(errors);
+  }
+}
+
+/** The row to act on is gone (another tab acted on it first). */
+export class NotFound extends Error {
+  constructor(what) {
+    super(`${what} was not found.`);
+    this.name = 'NotFound';
+    this.code = 'item_not_found';
+  }
+}
