@@ -171,3 +171,16 @@ def test_an_accessor_names_what_the_spec_lacks_or_holds_wrongly():
         spec.Limits("person").bounds("name")
     with pytest.raises(spec.SpecError, match=re.escape("no limits.nobody")):
         spec.Limits("nobody")
+
+
+def test_the_tablet_is_served_this_very_file(client):
+    """pwa/js/spec.json links here: served as a JSON module (its type is what a module import accepts),
+    minified like every JSON file of the shell, and precached by the service worker."""
+    response = client.get("/js/spec.json")
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert response.get_json() == SPEC
+    assert b"\n" not in response.get_data()
+    response.close()
+    worker = client.get("/service-worker.js")
+    assert "'/js/spec.json'" in worker.get_data(as_text=True)
+    worker.close()

@@ -14,12 +14,14 @@ import { database, read, write } from './idb.js';
 import { openRecord, sealRecord } from './crypto.js';
 import { key as vaultKey } from './vault.js';
 import {
-  Conflict, EVENT_TYPES, Refusal, answeredOn, changedFields, emptyCase, errorPaths, evolve, joinRegistration, localToday,
-  schoolYear, splitRegistration, validateAmendment, validateEventData, validateRegistration,
-} from './rules.js';
+  Conflict, Refusal, changedFields, joinRegistration, localToday, schoolYear, splitRegistration,
+} from './protocol.js';
+import { answeredOn, emptyCase, evolve } from './rules.js';
+import { errorPaths, validateAmendment, validateEventData, validateRegistration } from './validation.js';
+import { EVENT_TYPES } from './vocabulary.js';
 
 export { Locked } from './vault.js';
-export { Refusal } from './rules.js';
+export { Refusal } from './protocol.js';
 
 const SESSION_ID = 'current';
 const EMPTY_CONTENTS = Object.freeze({

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
 import { Refusal, subjectOf } from '../../pwa/js/store.js';
-import { EVENT_TYPES } from '../../pwa/js/rules.js';
+import { EVENT_TYPES } from '../../pwa/js/vocabulary.js';
 
 const MEMBERS = [
   { name: 'Айгүл Ж.', position: 'социалдык педагог' },
