@@ -33,6 +33,11 @@ b } =``, ``export { a, b as c }`` and ``export { a } from``. Anything else (``ex
 default``, ``export *``, a default or side-effect import, a cycle in the boot graph) raises
 ``BundleError``: tests/test_pwa_bundle.py builds the bundle of the real tree, so that fails the tests,
 and a server that meets it anyway serves every module unbundled (slower, still correct).
+
+A JSON module (``import spec from './spec.json' with { type: 'json' };``, how ``js/vocabulary.js`` reads
+``sync/spec.json``) is understood in the modules loaded later: the browser fetches it on its own URL, which
+the service worker precaches like any file of the shell. The bundle carries none: one imported in the boot
+graph raises ``BundleError`` (the login screen needs no vocabulary of the journal).
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ from pathlib import Path, PurePosixPath
 ENTRY = "js/app.js"
 
 _IMPORT = re.compile(r"^import\s+(?P<clause>[^;]*?)\s+from\s+'(?P<spec>[^']+)';[ \t]*$", re.M | re.S)
+_JSON_IMPORT = re.compile(
+    r"^import\s+[A-Za-z_$][\w$]*\s+from\s+'(?P<spec>[^']+\.json)'\s+with\s*\{\s*type:\s*'json'\s*\};[ \t]*$", re.M
+)
 _REEXPORT = re.compile(r"^export\s+\{(?P<names>[^}]*)\}\s+from\s+'(?P<spec>[^']+)';[ \t]*$", re.M)
 _EXPORT_LIST = re.compile(r"^export\s+\{(?P<names>[^}]*)\};[ \t]*$", re.M)
 _EXPORT_DECL = re.compile(r"^export\s+(?P<kind>async\s+function\*?|function\*?|class|const)\s+(?P<rest>[^\n]*)", re.M)
@@ -118,9 +126,10 @@ def _pairs(names: str, where: str) -> list[tuple[str, str]]:
 
 
 def imports(module: str, source: str) -> list[str]:
-    """The site paths ``module`` imports statically (``import … from`` and ``export … from``)."""
+    """The site paths ``module`` imports statically (``import … from``, ``export … from``, JSON modules)."""
     found = [resolve(module, match["spec"]) for match in _IMPORT.finditer(source)]
     found += [resolve(module, match["spec"]) for match in _REEXPORT.finditer(source)]
+    found += [resolve(module, match["spec"]) for match in _JSON_IMPORT.finditer(source)]
     return found
 
 
@@ -134,6 +143,8 @@ def plan(root: Path) -> Plan:
             return
         if state.get(module) == "visiting":
             raise BundleError("a cycle in the boot graph: " + " -> ".join((*trail, module)))
+        if module.endswith(".json"):
+            raise BundleError(f"{trail[-1]}: imports the JSON module {module}, which the bundle does not carry")
         state[module] = "visiting"
         path = root / module
         if not path.is_file():
@@ -275,7 +286,8 @@ def stub(the_plan: Plan) -> str:
 
 
 def rewrite(module: str, source: str, the_plan: Plan) -> str:
-    """A module outside the bundle, its imports of bundled modules taken from the bundle's namespaces."""
+    """A module outside the bundle, its imports of bundled modules taken from the bundle's namespaces (its
+    imports of JSON modules, never bundled, stay as they are)."""
     members = the_plan.members
     entry = _specifier(module, ENTRY)
     counter = 0

@@ -1,7 +1,9 @@
 """Pure accept/refuse rules of the protocol: how a batch is ordered and how an event changes a case.
 
 Everything here works on plain JSON-shaped data and raises the exceptions below; the server maps them
-to results (``rejected``, ``conflict``) or HTTP errors. The golden vectors in ``sync/vectors`` pin it.
+to results (``rejected``, ``conflict``) or HTTP errors. The golden vectors in ``sync/vectors`` pin it. The
+constants it is written with (the school year's first month, the earliest and latest "received on") and
+the closed list of its refusal codes are ``sync/spec.json``'s, which the PWA's twin reads too.
 """
 
 from __future__ import annotations
@@ -12,16 +14,17 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from sync import spec
 from sync.calendar import WorkCalendar
 from sync.events import AppealStatus, EventType
 from sync.schemas import RegisteredDataSchema, normalise
 
 # The school year starts on 1 September: a letter of 31 August belongs to the year before.
-SCHOOL_YEAR_FIRST_MONTH = 9
+SCHOOL_YEAR_FIRST_MONTH = spec.integer("rules", "school_year_first_month")
 
 # How far ahead of the server's date a device's "received on" may be (time zones, a clock a day fast).
-RECEIVED_ON_TOLERANCE = dt.timedelta(days=1)
-EARLIEST_RECEIVED_ON = dt.date(2000, 1, 1)
+RECEIVED_ON_TOLERANCE = dt.timedelta(days=spec.integer("rules", "received_on_tolerance_days"))
+EARLIEST_RECEIVED_ON = dt.date.fromisoformat(spec.text("rules", "earliest_received_on"))
 
 
 class Refusal(Exception):

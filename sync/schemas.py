@@ -2,6 +2,9 @@
 
 Mutation ``data`` is checked by the schema of its event type and normalised back to plain JSON
 (ISO dates, lowercase UUIDs), so that the rules in ``sync.rules`` work on the same shapes the wire carries.
+Every bound (string lengths in code points, number ranges, list lengths) and every closed list comes from
+``sync/spec.json`` (``sync.spec.Limits``, ``sync.events``), which the PWA's validation twin reads too;
+``tests/test_spec.py`` checks that no schema holds a bound of its own.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sync.events import (
     AUTHORITIES,
     CATEGORIES,
     DEFAULT_PULL_LIMIT,
+    LANGUAGES,
     MAX_MUTATIONS_PER_PUSH,
     MAX_PULL_LIMIT,
     MAX_SAFE_INTEGER,
@@ -28,9 +32,12 @@ from sync.events import (
     RECEIPT_ALPHABET,
     RECEIPT_CODE_LENGTH,
     SEAL_STATES,
+    VERSIONED,
+    WEEKS,
     EventType,
     Role,
 )
+from sync.spec import Limits
 
 
 class TooManyMutations(Exception):
@@ -89,22 +96,31 @@ class WireDate(fields.Date):
 
 
 NOT_BLANK = validate.Predicate("strip", error="Cannot be blank.")
-LANGUAGES = ("ky", "ru", "en")
 
 
 def _text(max_length: int, **kwargs: Any) -> SafeString:
     return SafeString(validate=validate.Length(max=max_length), **kwargs)
 
 
+def _filled_text(max_length: int, **kwargs: Any) -> SafeString:
+    """A string of at least one character that is not white space."""
+    return SafeString(validate=[validate.Length(min=1, max=max_length), NOT_BLANK], **kwargs)
+
+
 def _strict_bool(**kwargs: Any) -> StrictBoolean:
     return StrictBoolean(**kwargs)
 
 
-def _int(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(min=minimum, max=maximum), **kwargs)
+def _int(bounds: tuple[int, int], **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=bounds[0], max=bounds[1]), **kwargs)
+
+
+def _list(item: fields.Field[Any], bounds: tuple[int, int], **kwargs: Any) -> fields.List[Any]:
+    return fields.List(item, validate=validate.Length(min=bounds[0], max=bounds[1]), **kwargs)
 
 
 IDENTITY_FIELDS = ("full_name", "address", "phone")
+_APPLICANT = Limits("applicant")
 
 
 def _refuse_identity(applicant: dict[str, Any]) -> None:
@@ -115,12 +131,12 @@ def _refuse_identity(applicant: dict[str, Any]) -> None:
 
 class ApplicantSchema(Schema):
     anonymous = _strict_bool(required=True)
-    full_name = _text(200, allow_none=True, load_default=None)
-    age = _int(0, 120, allow_none=True, load_default=None)
+    full_name = _text(_APPLICANT.max_length("full_name"), allow_none=True, load_default=None)
+    age = _int(_APPLICANT.bounds("age"), allow_none=True, load_default=None)
     role = fields.String(required=True, validate=validate.OneOf(APPLICANT_ROLES))
-    grade = _text(20, allow_none=True, load_default=None)
-    address = _text(500, allow_none=True, load_default=None)
-    phone = _text(40, allow_none=True, load_default=None)
+    grade = _text(_APPLICANT.max_length("grade"), allow_none=True, load_default=None)
+    address = _text(_APPLICANT.max_length("address"), allow_none=True, load_default=None)
+    phone = _text(_APPLICANT.max_length("phone"), allow_none=True, load_default=None)
 
     @validates_schema
     def _identity_matches_anonymity(self, data: dict[str, Any], **_: Any) -> None:
@@ -140,12 +156,12 @@ class ApplicantChangesSchema(Schema):
     """Part of an applicant, for corrections; the merged result is checked as a whole."""
 
     anonymous = _strict_bool()
-    full_name = _text(200, allow_none=True)
-    age = _int(0, 120, allow_none=True)
+    full_name = _text(_APPLICANT.max_length("full_name"), allow_none=True)
+    age = _int(_APPLICANT.bounds("age"), allow_none=True)
     role = fields.String(validate=validate.OneOf(APPLICANT_ROLES))
-    grade = _text(20, allow_none=True)
-    address = _text(500, allow_none=True)
-    phone = _text(40, allow_none=True)
+    grade = _text(_APPLICANT.max_length("grade"), allow_none=True)
+    address = _text(_APPLICANT.max_length("address"), allow_none=True)
+    phone = _text(_APPLICANT.max_length("phone"), allow_none=True)
 
     @validates_schema
     def _no_identity_when_made_anonymous(self, data: dict[str, Any], **_: Any) -> None:
@@ -153,6 +169,7 @@ class ApplicantChangesSchema(Schema):
             _refuse_identity(data)
 
 
+_REGISTERED = Limits(EventType.APPEAL_REGISTERED)
 RECEIPT_CODE = validate.Regexp(
     rf"^[{RECEIPT_ALPHABET}]{{{RECEIPT_CODE_LENGTH}}}\Z",
     error=f"{RECEIPT_CODE_LENGTH} characters from {RECEIPT_ALPHABET}.",
@@ -165,8 +182,8 @@ class RegisteredDataSchema(Schema):
     received_on = WireDate(required=True)
     opening_id = WireUUID(allow_none=True, load_default=None)
     applicant = fields.Nested(ApplicantSchema, required=True)
-    summary = SafeString(required=True, validate=[validate.Length(min=1, max=2000), NOT_BLANK])
-    text = _text(20000, allow_none=True, load_default=None)
+    summary = _filled_text(_REGISTERED.max_length("summary"), required=True)
+    text = _text(_REGISTERED.max_length("text"), allow_none=True, load_default=None)
     category = fields.String(required=True, validate=validate.OneOf(CATEGORIES))
     urgent = _strict_bool(load_default=False)
     receipt_code = SafeString(allow_none=True, load_default=None, validate=RECEIPT_CODE)
@@ -176,27 +193,26 @@ class RegistrationChangesSchema(Schema):
     received_on = WireDate()
     opening_id = WireUUID(allow_none=True)
     applicant = fields.Nested(ApplicantChangesSchema)
-    summary = SafeString(validate=[validate.Length(min=1, max=2000), NOT_BLANK])
-    text = _text(20000, allow_none=True)
+    summary = _filled_text(_REGISTERED.max_length("summary"))
+    text = _text(_REGISTERED.max_length("text"), allow_none=True)
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     urgent = _strict_bool()
     receipt_code = SafeString(allow_none=True, validate=RECEIPT_CODE)
+
+
+_AMENDED = Limits(EventType.APPEAL_AMENDED)
 
 
 class AmendedDataSchema(Schema):
     """``appeal.amended``: corrections never overwrite history; each says why."""
 
     changes = fields.Nested(RegistrationChangesSchema, required=True)
-    reason = SafeString(required=True, validate=[validate.Length(min=1, max=2000), NOT_BLANK])
+    reason = _filled_text(_AMENDED.max_length("reason"), required=True)
 
     @validates_schema
     def _changes_not_empty(self, data: dict[str, Any], **_: Any) -> None:
         if not data["changes"] or data["changes"].get("applicant") == {}:
             raise ValidationError({"changes": ["A correction changes at least one field."]})
-
-
-def _required_text(max_length: int) -> SafeString:
-    return SafeString(required=True, validate=[validate.Length(min=1, max=max_length), NOT_BLANK])
 
 
 def _one_of(values: tuple[str, ...]) -> fields.String:
@@ -220,27 +236,39 @@ class WireMoment(fields.AwareDateTime):
         return moment
 
 
+_PERSON = Limits("person")
+
+
 class PersonSchema(Schema):
     """A member of staff as the papers name them: the name and the position."""
 
-    name = _required_text(200)
-    position = _required_text(200)
+    name = _filled_text(_PERSON.max_length("name"), required=True)
+    position = _filled_text(_PERSON.max_length("position"), required=True)
+
+
+_NOT_ACCEPTED = Limits(EventType.APPEAL_NOT_ACCEPTED)
 
 
 class NotAcceptedDataSchema(Schema):
     """``appeal.not_accepted`` (regulation 003 §3.3): the letter keeps its number, gets no case work."""
 
     decided_on = WireDate(required=True)
-    reason = _required_text(2000)
+    reason = _filled_text(_NOT_ACCEPTED.max_length("reason"), required=True)
+
+
+_DECIDED = Limits(EventType.APPEAL_DECIDED)
 
 
 class DecidedDataSchema(Schema):
     """``appeal.decided``: the commission's decision at a meeting and the competent official assigned."""
 
     meeting_id = WireUUID(required=True)
-    decision = _required_text(4000)
+    decision = _filled_text(_DECIDED.max_length("decision"), required=True)
     official = fields.Nested(PersonSchema, required=True)
-    measures_planned = _text(4000, allow_none=True, load_default=None)
+    measures_planned = _text(_DECIDED.max_length("measures_planned"), allow_none=True, load_default=None)
+
+
+_REFERRED = Limits(EventType.APPEAL_REFERRED)
 
 
 class ReferredDataSchema(Schema):
@@ -248,17 +276,23 @@ class ReferredDataSchema(Schema):
 
     referred_on = WireDate(required=True)
     authority = _one_of(AUTHORITIES)
-    outgoing_no = _text(50, allow_none=True, load_default=None)
-    contact = _text(200, allow_none=True, load_default=None)
-    note = _text(2000, allow_none=True, load_default=None)
+    outgoing_no = _text(_REFERRED.max_length("outgoing_no"), allow_none=True, load_default=None)
+    contact = _text(_REFERRED.max_length("contact"), allow_none=True, load_default=None)
+    note = _text(_REFERRED.max_length("note"), allow_none=True, load_default=None)
+
+
+_FEEDBACK_RECEIVED = Limits(EventType.APPEAL_FEEDBACK_RECEIVED)
 
 
 class FeedbackReceivedDataSchema(Schema):
     """``appeal.feedback_received``: what the authority of referral number ``referral_no`` answered."""
 
-    referral_no = _int(1, 100, required=True)
+    referral_no = _int(_FEEDBACK_RECEIVED.bounds("referral_no"), required=True)
     received_on = WireDate(required=True)
-    text = _required_text(4000)
+    text = _filled_text(_FEEDBACK_RECEIVED.max_length("text"), required=True)
+
+
+_ANSWERED = Limits(EventType.APPEAL_ANSWERED)
 
 
 class AnsweredDataSchema(Schema):
@@ -267,7 +301,7 @@ class AnsweredDataSchema(Schema):
     answered_on = WireDate(required=True)
     way = _one_of(ANSWER_WAYS)
     kind = _one_of(ANSWER_KINDS)
-    text = _text(4000, allow_none=True, load_default=None)
+    text = _text(_ANSWERED.max_length("text"), allow_none=True, load_default=None)
 
     @validates_schema
     def _answer_has_text(self, data: dict[str, Any], **_: Any) -> None:
@@ -277,13 +311,16 @@ class AnsweredDataSchema(Schema):
 
 
 class NoticePostedDataSchema(Schema):
-    answer_no = _int(1, 100, required=True)
+    answer_no = _int(Limits(EventType.APPEAL_NOTICE_POSTED).bounds("answer_no"), required=True)
     posted_on = WireDate(required=True)
 
 
 class NoticeRemovedDataSchema(Schema):
-    answer_no = _int(1, 100, required=True)
+    answer_no = _int(Limits(EventType.APPEAL_NOTICE_REMOVED).bounds("answer_no"), required=True)
     removed_on = WireDate(required=True)
+
+
+_MEASURE_RECORDED = Limits(EventType.APPEAL_MEASURE_RECORDED)
 
 
 class MeasureRecordedDataSchema(Schema):
@@ -291,23 +328,26 @@ class MeasureRecordedDataSchema(Schema):
 
     taken_on = WireDate(required=True)
     kind = _one_of(MEASURE_KINDS)
-    description = _required_text(4000)
-    taken_by = _required_text(200)
+    description = _filled_text(_MEASURE_RECORDED.max_length("description"), required=True)
+    taken_by = _filled_text(_MEASURE_RECORDED.max_length("taken_by"), required=True)
 
 
 class ClosedDataSchema(Schema):
     closed_on = WireDate(required=True)
-    outcome = _text(2000, allow_none=True, load_default=None)
+    outcome = _text(Limits(EventType.APPEAL_CLOSED).max_length("outcome"), allow_none=True, load_default=None)
+
+
+_OPENING_RECORDED = Limits(EventType.OPENING_RECORDED)
 
 
 class OpeningRecordedDataSchema(Schema):
     """``opening.recorded``: the act of opening the box (regulation 003 §2.3). The event's id is the opening's."""
 
     opened_at = WireMoment(required=True)
-    members = fields.List(fields.Nested(PersonSchema), required=True, validate=validate.Length(min=1, max=10))
-    letters_count = _int(0, 10000, required=True)
+    members = _list(fields.Nested(PersonSchema), _OPENING_RECORDED.bounds("members"), required=True)
+    letters_count = _int(_OPENING_RECORDED.bounds("letters_count"), required=True)
     seal = _one_of(SEAL_STATES)
-    remarks = _text(2000, allow_none=True, load_default=None)
+    remarks = _text(_OPENING_RECORDED.max_length("remarks"), allow_none=True, load_default=None)
 
 
 class OpeningAcknowledgedDataSchema(Schema):
@@ -324,8 +364,8 @@ class MeetingRecordedDataSchema(Schema):
     """``meeting.recorded``: a commission meeting; the event's id is the meeting's, decisions refer to it."""
 
     held_on = WireDate(required=True)
-    members_present = fields.List(
-        fields.Nested(PresentMemberSchema), required=True, validate=validate.Length(min=1, max=10)
+    members_present = _list(
+        fields.Nested(PresentMemberSchema), Limits(EventType.MEETING_RECORDED).bounds("members_present"), required=True
     )
 
 
@@ -357,10 +397,6 @@ DATA_SCHEMAS: dict[EventType, type[Schema]] = {
 # loading a small event's data. Loading and dumping leave an instance unchanged, so threads share them.
 _DATA_LOADERS: dict[EventType, Schema] = {event_type: schema() for event_type, schema in DATA_SCHEMAS.items()}
 
-# Events that change an existing appeal and so must name the version they were made against.
-VERSIONED = frozenset(t for t in EventType if t.entity == "appeal" and t is not EventType.APPEAL_REGISTERED)
-
-
 def normalise(schema: Schema, raw: Any) -> dict[str, Any]:
     """Validate ``raw`` and return it as plain JSON again (ISO dates, lowercase UUIDs)."""
     result: dict[str, Any] = schema.dump(schema.load(raw))
@@ -368,11 +404,11 @@ def normalise(schema: Schema, raw: Any) -> dict[str, Any]:
 
 
 class MutationSchema(Schema):
-    seq = _int(1, MAX_SAFE_INTEGER, required=True)
+    seq = _int((1, MAX_SAFE_INTEGER), required=True)
     id = WireUUID(required=True)
     type = fields.String(required=True, validate=validate.OneOf([t.value for t in EventType]))
     appeal_id = WireUUID(allow_none=True, load_default=None)
-    base_version = _int(0, MAX_SAFE_INTEGER, allow_none=True, load_default=None)
+    base_version = _int((0, MAX_SAFE_INTEGER), allow_none=True, load_default=None)
     data = fields.Dict(keys=fields.String(), required=True)
 
     @validates_schema
@@ -434,14 +470,20 @@ class PushResponseSchema(Schema):
     results = fields.List(fields.Nested(PushResultSchema), required=True)
 
 
+_TRUST_PHONE = Limits("trust_phone")
+
+
 class TrustPhoneSchema(Schema):
-    label = SafeString(required=True, validate=[validate.Length(min=1, max=100), NOT_BLANK])
-    phone = SafeString(required=True, validate=[validate.Length(min=1, max=40), NOT_BLANK])
+    label = _filled_text(_TRUST_PHONE.max_length("label"), required=True)
+    phone = _filled_text(_TRUST_PHONE.max_length("phone"), required=True)
 
 
 def _each_once(values: list[Any]) -> None:
     if len(set(values)) != len(values):
         raise ValidationError("Each value once.")
+
+
+_SETTINGS = Limits("settings")
 
 
 class SchoolSettingsSchema(Schema):
@@ -451,22 +493,22 @@ class SchoolSettingsSchema(Schema):
     commission on Fridays (000), collection every week (000), an act at least every month (003).
     """
 
-    idle_lock_minutes = _int(1, 120, load_default=10)
-    trust_phones = fields.List(fields.Nested(TrustPhoneSchema), load_default=list, validate=validate.Length(max=10))
-    week = fields.Integer(strict=True, load_default=5, validate=validate.OneOf([5, 6]))
-    due_in_days = _int(1, 30, load_default=5)
-    days_off = fields.List(WireDate(), load_default=list, validate=validate.Length(max=400))
-    working_days = fields.List(WireDate(), load_default=list, validate=validate.Length(max=400))
-    commission_day = _int(0, 6, load_default=4)  # Monday is 0: Friday
-    quorum = _int(1, 10, load_default=3)
-    commission_members = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
-    working_group = fields.List(fields.Nested(PersonSchema), load_default=list, validate=validate.Length(max=10))
-    collection_every_days = _int(1, 60, load_default=7)
-    act_every_days = _int(1, 92, load_default=31)
+    idle_lock_minutes = _int(_SETTINGS.bounds("idle_lock_minutes"), load_default=10)
+    trust_phones = _list(fields.Nested(TrustPhoneSchema), _SETTINGS.bounds("trust_phones"), load_default=list)
+    week = fields.Integer(strict=True, load_default=5, validate=validate.OneOf(WEEKS))
+    due_in_days = _int(_SETTINGS.bounds("due_in_days"), load_default=5)
+    days_off = _list(WireDate(), _SETTINGS.bounds("days_off"), load_default=list)
+    working_days = _list(WireDate(), _SETTINGS.bounds("working_days"), load_default=list)
+    commission_day = _int(_SETTINGS.bounds("commission_day"), load_default=4)  # Monday is 0: Friday
+    quorum = _int(_SETTINGS.bounds("quorum"), load_default=3)
+    commission_members = _list(fields.Nested(PersonSchema), _SETTINGS.bounds("commission_members"), load_default=list)
+    working_group = _list(fields.Nested(PersonSchema), _SETTINGS.bounds("working_group"), load_default=list)
+    collection_every_days = _int(_SETTINGS.bounds("collection_every_days"), load_default=7)
+    act_every_days = _int(_SETTINGS.bounds("act_every_days"), load_default=31)
     # Years a case's contents are kept after it was closed (or not accepted); then ``purge-expired`` erases
     # them, keeping the numbered row and the figures.
-    retention_years = _int(1, 50, load_default=5)
-    # The languages the school's tablets offer (Kyrgyz first); the papers print in Kyrgyz or Russian.
+    retention_years = _int(_SETTINGS.bounds("retention_years"), load_default=5)
+    # The languages the school's tablets offer, each once.
     languages = fields.List(
         fields.String(validate=validate.OneOf(LANGUAGES)),
         load_default=lambda: list(LANGUAGES),
@@ -625,10 +667,14 @@ class PullResponseSchema(Schema):
     chain = fields.Nested(ChainHeadSchema, required=True)
 
 
+def _token_request_length(field: str) -> validate.Length:
+    return validate.Length(min=1, max=Limits("token_request").max_length(field))
+
+
 class TokenRequestSchema(Schema):
-    username = SafeString(required=True, validate=validate.Length(min=1, max=100))
-    password = SafeString(required=True, validate=validate.Length(min=1, max=1024), load_only=True)
-    device_name = SafeString(required=True, validate=validate.Length(min=1, max=100))
+    username = SafeString(required=True, validate=_token_request_length("username"))
+    password = SafeString(required=True, validate=_token_request_length("password"), load_only=True)
+    device_name = SafeString(required=True, validate=_token_request_length("device_name"))
     device_id = WireUUID(load_default=None, allow_none=True)
 
 

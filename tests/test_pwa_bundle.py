@@ -103,6 +103,43 @@ def test_bundled_and_lazy_modules_share_one_instance_with_live_bindings(tmp_path
     assert out.splitlines() == ["3 hello school 23", "hello late 4", "5 5"]
 
 
+def test_a_module_loaded_later_reads_a_json_module_on_its_own_url(tmp_path: Path) -> None:
+    """As js/vocabulary.js reads sync/spec.json: the import stays, the bundled ones come from the bundle."""
+    late = """\
+        import words from '../words.json' with { type: 'json' };
+        import * as counter from '../counter.js';
+        export function report() { return `${words.greeting} ${counter.value}`; }
+    """
+    root = tree(tmp_path, {**SMALL, "js/ui/late.js": late, "js/words.json": '{"greeting": "salam"}'})
+    plan = pwa_bundle.plan(root)
+    assert "js/words.json" not in plan.members
+    rewritten = pwa_bundle.rewrite("js/ui/late.js", (root / "js/ui/late.js").read_text(), plan)
+    assert "import words from '../words.json' with { type: 'json' };" in rewritten
+    assert "from '../counter.js'" not in rewritten
+    served = tmp_path / "served"
+    (served / "js/ui").mkdir(parents=True)
+    (served / "js/app.js").write_text(pwa_bundle.bundle(root, plan), encoding="utf-8")
+    (served / "js/ui/late.js").write_text(rewritten, encoding="utf-8")
+    shutil.copy(root / "js/words.json", served / "js/words.json")
+    (served / "package.json").write_text('{"type": "module"}')
+    out = run_node(served, "import * as app from './js/app.js';\nconsole.log(await app.later());\n")
+    assert out.splitlines() == ["salam 3"]  # the three next() of the bundle's start, seen from the late module
+
+
+def test_a_json_module_in_the_boot_graph_is_refused(tmp_path: Path) -> None:
+    """The bundle carries no JSON: the login screen's modules import none."""
+    root = tree(
+        tmp_path,
+        {
+            "js/app.js": "import { a } from './a.js';\n",
+            "js/a.js": "import words from './words.json' with { type: 'json' };\nexport const a = words;\n",
+            "js/words.json": "{}",
+        },
+    )
+    with pytest.raises(BundleError, match=r"js/a\.js: imports the JSON module js/words\.json"):
+        pwa_bundle.plan(root)
+
+
 @pytest.mark.parametrize(
     ("source", "message"),
     [

@@ -23,7 +23,7 @@ import { recordMethods } from './store/records.js';
 import { sessionMethods } from './store/session.js';
 
 export { Locked } from './vault.js';
-export { Refusal } from './rules.js';
+export { Refusal } from './protocol.js';
 export { NotFound, ValidationFailed } from './store/errors.js';
 
 /**

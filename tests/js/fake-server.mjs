@@ -4,8 +4,10 @@
 // four calls as pwa/js/api.js and throws the same errors.
 import { HttpError, NetworkError } from '../../pwa/js/api.js';
 import {
-  Conflict, Refusal, SeqGap, changedFields, evolve, planBatch, schoolYear, splitRegistration, validateMutation,
-} from '../../pwa/js/rules.js';
+  Conflict, Refusal, SeqGap, changedFields, planBatch, schoolYear, splitRegistration,
+} from '../../pwa/js/protocol.js';
+import { evolve } from '../../pwa/js/rules.js';
+import { validateMutation } from '../../pwa/js/validation.js';
 
 const uuid = () => crypto.randomUUID();
 const fail = (status, error, extra = {}) => new HttpError(status, { error, message: error, fields: {}, ...extra });

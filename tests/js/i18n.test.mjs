@@ -16,6 +16,7 @@ const catalogs = Object.fromEntries(
   LANGS.map((lang) => [lang, JSON.parse(readFileSync(join(ROOT, 'pwa', 'locales', `${lang}.json`), 'utf8'))]),
 );
 const read = (path) => readFileSync(join(ROOT, path), 'utf8');
+const SPEC = JSON.parse(read('sync/spec.json'));
 
 function jsFiles(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -73,7 +74,7 @@ test('keys held in variables (key-shaped literals of a catalog group) exist too'
   // e.g. NAV = [{key: 'nav.journal'}], validation results like 'form.error_required'.
   const groups = new Set(Object.keys(catalogs.ky).map((key) => key.split('.')[0]));
   // Event type names ('opening.recorded') are shaped like keys but are the protocol's, not the catalog's.
-  const eventTypes = new Set([...read('sync/events.py').matchAll(/= "([a-z_]+\.[a-z_]+)"/g)].map((m) => m[1]));
+  const eventTypes = new Set(Object.keys(SPEC.events));
   const used = new Set();
   for (const { text } of sources) {
     for (const match of text.matchAll(/'([a-z_]+)\.([a-z_.]+)'/g)) {
@@ -85,31 +86,19 @@ test('keys held in variables (key-shaped literals of a catalog group) exist too'
   assertKeysEverywhere(used, 'named in key-shaped string literals');
 });
 
-test('the server vocabularies have words: categories, applicant roles, user roles, events', () => {
-  const events = read('sync/events.py');
-  const tuple = (name) => {
-    const body = new RegExp(`${name} = \\(([^)]*)\\)`, 's').exec(events)[1];
-    return [...body.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]);
+test('every vocabulary of sync/spec.json has words: events, roles, statuses and each closed list', () => {
+  // The catalog key of each value of each vocabulary (the school's week is worded on the settings screen).
+  const keys = {
+    authorities: 'authority.', answer_ways: 'answer_way.', answer_kinds: 'answer_kind.', measure_kinds: 'measure.',
+    seal_states: 'seal.', applicant_roles: 'role.', categories: 'category.', languages: 'language.', weeks: 'admin.week_',
   };
-  const categories = tuple('CATEGORIES');
-  const roles = tuple('APPLICANT_ROLES');
-  assert.equal(categories.length, 12);
-  assert.equal(roles.length, 5);
-  const roleClass = /class Role\(StrEnum\):\n([\s\S]*?)\n\n/.exec(events)[1];
-  const userRoles = [...roleClass.matchAll(/^ {4}[A-Z_]+ = "([a-z_]+)"$/gm)].map((m) => m[1]);
-  const statusClass = /class AppealStatus\(StrEnum\):\n([\s\S]*?)\n\n/.exec(events)[1];
-  const statuses = [...statusClass.matchAll(/^ {4}[A-Z_]+ = "([a-z_]+)"/gm)].map((m) => m[1]);
-  const eventTypes = [...events.matchAll(/= "((?:appeal|opening|meeting)\.[a-z_]+)"/g)].map((m) => m[1]);
-  assert.ok(eventTypes.length >= 2);
+  assert.deepEqual(Object.keys(keys).sort(), Object.keys(SPEC.vocabularies).sort(), 'a vocabulary with no catalog key');
   assertKeysEverywhere(new Set([
-    ...categories.map((c) => `category.${c}`),
-    ...roles.map((r) => `role.${r}`),
-    ...userRoles.map((r) => `user_role.${r}`),
-    ...eventTypes.flatMap((e) => [`event.${e}`, `mutation.${e}`]),
-    ...statuses.map((status) => `status.${status}`),
-  ]), 'for the server vocabularies');
-  assert.equal(userRoles.length, 4);
-  assert.equal(statuses.length, 5);
+    ...Object.entries(SPEC.vocabularies).flatMap(([name, values]) => values.map((value) => `${keys[name]}${value}`)),
+    ...SPEC.roles.map((role) => `user_role.${role}`),
+    ...Object.keys(SPEC.events).flatMap((type) => [`event.${type}`, `mutation.${type}`]),
+    ...SPEC.statuses.map((status) => `status.${status}`),
+  ]), 'for the vocabularies of sync/spec.json');
 });
 
 test('every error code of the protocol and the server is worded', () => {
@@ -123,9 +112,8 @@ test('every error code of the protocol and the server is worded', () => {
   for (const match of protocol.matchAll(/^\| `([a-z_]+)` \| (?:rejected|conflict) \|/gm)) codes.add(match[1]);
   // Inline lists: "403 `role_not_allowed`, 409 `cursor_ahead`".
   for (const match of protocol.matchAll(/\b\d{3} `([a-z_]+)`/g)) codes.add(match[1]);
-  // Codes the server gives Flask's and Werkzeug's own errors.
-  const httpCodes = /HTTP_CODES = \{([^}]*)\}/s.exec(read('server/errors.py'))[1];
-  for (const match of httpCodes.matchAll(/"([a-z_]+)"/g)) codes.add(match[1]);
+  // Codes the server gives Flask's and Werkzeug's own errors, and the rules' refusals.
+  for (const code of [...Object.values(SPEC.http_errors), ...SPEC.refusals]) codes.add(code);
   for (const code of ['invalid_token', 'token_expired', 'device_revoked', 'stale_version', 'seq_gap', 'cursor_ahead']) {
     assert.ok(codes.has(code), `the PROTOCOL.md scan missed ${code}: is the scan broken?`);
   }

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { MAX_CODES, generateReceiptCodes } from '../../pwa/js/print/codes.js';
-import { RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH, toReceiptCode } from '../../pwa/js/rules.js';
+import { toReceiptCode } from '../../pwa/js/validation.js';
+import { RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH } from '../../pwa/js/vocabulary.js';
 
 const CODE = new RegExp(`^[${RECEIPT_ALPHABET}]{${RECEIPT_CODE_LENGTH}}$`);
 

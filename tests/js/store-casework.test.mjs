@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { anonymousRegistration, dump, makeStore, registration } from './helpers.mjs';
 import { Refusal } from '../../pwa/js/store.js';
 import { subjectOf } from '../../pwa/js/store/views.js';
-import { EVENT_TYPES } from '../../pwa/js/rules.js';
+import { EVENT_TYPES } from '../../pwa/js/vocabulary.js';
 
 const MEMBERS = [
   { name: 'Айгүл Ж.', position: 'социалдык педагог' },

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { dump, makeStore, registration } from './helpers.mjs';
 import { openRecord } from '../../pwa/js/crypto.js';
-import { EVENT_TYPES } from '../../pwa/js/rules.js';
+import { EVENT_TYPES } from '../../pwa/js/vocabulary.js';
 
 const SESSION = { token: 'tok-retention', device_id: 'd0000000-0000-4000-8000-000000000009', user: { full_name: 'Айгүл Педагог' }, school: null };
 const CANARY = 'Zq5e7a1c0ffee42';

@@ -3,7 +3,7 @@
  * source. The alphabet has exactly 32 symbols, so `byte & 31` maps the 256 byte values onto it evenly
  * (8 each): no modulo bias, no rejection loop.
  */
-import { RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH } from '../rules.js';
+import { RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH } from '../vocabulary.js';
 
 /** More than a school prints in a year (24 slips a sheet); keeps one call within getRandomValues' limit. */
 export const MAX_CODES = 10000;

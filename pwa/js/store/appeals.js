@@ -6,9 +6,10 @@
  */
 import { read } from '../idb.js';
 import { openRecord } from '../crypto.js';
-import {
-  EVENT_TYPES, Refusal, evolve, validateAmendment, validateEventData, validateRegistration,
-} from '../rules.js';
+import { Refusal } from '../protocol.js';
+import { evolve } from '../rules.js';
+import { validateAmendment, validateEventData, validateRegistration } from '../validation.js';
+import { EVENT_TYPES } from '../vocabulary.js';
 import { NotFound, ValidationFailed } from './errors.js';
 import { askPersistenceOnce, getMeta } from './meta.js';
 import { enqueue } from './outbox.js';

@@ -3,7 +3,7 @@
  * and the lock under which each read-modify-write runs alone, across tabs too (Web Locks).
  */
 import { database } from '../idb.js';
-import { localToday } from '../rules.js';
+import { localToday } from '../protocol.js';
 import { key as vaultKey } from '../vault.js';
 
 /**

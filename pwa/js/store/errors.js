@@ -1,5 +1,5 @@
-/** The local journal's own errors (beside rules.js's Refusal and vault.js's Locked), as the screens word them. */
-import { errorPaths } from '../rules.js';
+/** The local journal's own errors (beside protocol.js's Refusal and vault.js's Locked), as the screens word them. */
+import { errorPaths } from '../validation.js';
 
 /** Data that fails the same checks the server makes; `errors` is keyed by field, `paths` are dotted. */
 export class ValidationFailed extends Error {

@@ -5,7 +5,7 @@
  * chain head move in the same transaction.
  */
 import { write } from '../idb.js';
-import { EVENT_TYPES } from '../rules.js';
+import { EVENT_TYPES } from '../vocabulary.js';
 import { getMeta, setMeta } from './meta.js';
 import { loadParts, sealedSubject } from './parts.js';
 import { subjectOf } from './views.js';

@@ -5,7 +5,9 @@
  */
 import { read } from '../idb.js';
 import { openRecord } from '../crypto.js';
-import { EVENT_TYPES, evolve, validateEventData } from '../rules.js';
+import { evolve } from '../rules.js';
+import { validateEventData } from '../validation.js';
+import { EVENT_TYPES } from '../vocabulary.js';
 import { NotFound, ValidationFailed } from './errors.js';
 import { enqueue } from './outbox.js';
 import { loadParts, openAll, readSession, recordsOf } from './parts.js';

@@ -6,9 +6,10 @@
  * on the server (retention, PROTOCOL.md §6.7) is the journal's row and nothing else.
  */
 import {
-  Conflict, EVENT_TYPES, Refusal, answeredOn, changedFields, emptyCase, evolve, joinRegistration, schoolYear,
-  splitRegistration,
-} from '../rules.js';
+  Conflict, Refusal, changedFields, joinRegistration, schoolYear, splitRegistration,
+} from '../protocol.js';
+import { answeredOn, emptyCase, evolve } from '../rules.js';
+import { EVENT_TYPES } from '../vocabulary.js';
 
 const EMPTY_CONTENTS = Object.freeze({
   applicant: { full_name: null, age: null, grade: null, address: null, phone: null }, summary: null, text: null,

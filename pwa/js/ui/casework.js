@@ -5,7 +5,7 @@
  */
 import { h } from '../dom.js';
 import { t, term, formatDate } from '../i18n.js';
-import { ANSWER_KINDS, AUTHORITIES, EVENT_TYPES, MEASURE_KINDS } from '../rules.js';
+import { ANSWER_KINDS, AUTHORITIES, EVENT_TYPES, MEASURE_KINDS } from '../vocabulary.js';
 import { eventForm } from './event-form.js';
 import { getDraft } from './drafts.js';
 import { todayISO } from './format.js';

@@ -4,7 +4,8 @@
  * the search runs over the letters already decrypted on this tablet, and what was typed lives in the tab's
  * memory only (`createSearchMemory`), never in the address, localStorage, IndexedDB or a request.
  */
-import { CATEGORIES, addDays } from '../rules.js';
+import { addDays } from '../protocol.js';
+import { CATEGORIES } from '../vocabulary.js';
 import { agendaOf } from './meetings.js';
 import { deadlineState } from './format.js';
 

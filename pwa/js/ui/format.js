@@ -3,7 +3,8 @@
  */
 import { t, formatDate } from '../i18n.js';
 import { DEFAULT_DUE_IN, WorkCalendar } from '../calendar.js';
-import { addDays, dueOn, localToday } from '../rules.js';
+import { addDays, localToday } from '../protocol.js';
+import { dueOn } from '../rules.js';
 
 /**
  * The number shown for a letter: the official serial number, or the provisional mark "~N" until the

@@ -8,7 +8,7 @@
  */
 import { h, replaceChildren } from '../dom.js';
 import { t, term, formatDate, formatNumber } from '../i18n.js';
-import { CATEGORIES } from '../rules.js';
+import { CATEGORIES } from '../vocabulary.js';
 import { cadenceAlerts } from './openings.js';
 import { reportReminder } from './reminders.js';
 import { field, select, toggle } from './fields.js';

@@ -3,11 +3,12 @@
  * limits of sync/schemas.py, so most mistakes are shown before anything is saved or sent.
  */
 
+import { addDays, changedFields, mergeChanges } from '../protocol.js';
+import { IDENTITY_FIELDS, codePointLength, errorPaths, toReceiptCode, validateRegistration } from '../validation.js';
 import {
-  APPLICANT_ROLES, CATEGORIES, EARLIEST_RECEIVED_ON, IDENTITY_FIELDS, LIMITS, RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH,
-  RECEIVED_ON_TOLERANCE_DAYS, addDays, changedFields, codePointLength, errorPaths, mergeChanges, toReceiptCode,
-  validateRegistration,
-} from '../rules.js';
+  APPLICANT_ROLES, CATEGORIES, EARLIEST_RECEIVED_ON, LIMITS, RECEIPT_ALPHABET, RECEIPT_CODE_LENGTH,
+  RECEIVED_ON_TOLERANCE_DAYS,
+} from '../vocabulary.js';
 
 export { APPLICANT_ROLES, CATEGORIES, EARLIEST_RECEIVED_ON, LIMITS };
 
@@ -126,7 +127,7 @@ export function valueProblems(values, { today, requireReason = false, reason = '
   const code = toReceiptCode(values.receipt_code || '');
   if (code !== '' && !RECEIPT_CODE_PATTERN.test(code)) problems.receipt_code = 'form.error_receipt_code';
   if (Object.keys(problems).length === 0) {
-    // The server's own schema, mirrored by rules.js, has the last word before anything is saved.
+    // The server's own schema, mirrored by validation.js, has the last word before anything is saved.
     const { errors } = validateRegistration(registrationFromValues(values));
     for (const path of errors ? errorPaths(errors) : []) {
       const name = path.split('.').pop();

@@ -5,7 +5,8 @@
  */
 import { h } from '../dom.js';
 import { t, formatDate, formatNumber } from '../i18n.js';
-import { addDays, EVENT_TYPES } from '../rules.js';
+import { addDays } from '../protocol.js';
+import { EVENT_TYPES } from '../vocabulary.js';
 import { field, formMessage, markBusy } from './fields.js';
 import { describeError } from './errors.js';
 import { dropDraft, getDraft, saveDraft } from './drafts.js';

@@ -5,7 +5,7 @@
  */
 import { h } from '../dom.js';
 import { t, formatDate, formatDateTime, formatNumber } from '../i18n.js';
-import { SEAL_STATES } from '../rules.js';
+import { SEAL_STATES } from '../vocabulary.js';
 import { eventForm, withOffset } from './event-form.js';
 import { daysBetween, isProvisional, letterMark, todayISO } from './format.js';
 

@@ -8,7 +8,7 @@ import { h } from '../dom.js';
 import { t, language, setLanguage } from '../i18n.js';
 import { renderAct, renderJournal, renderMinutes, renderSlips, renderStandNotice, SLIPS_PER_SHEET } from '../print/documents.js';
 import { generateReceiptCodes } from '../print/codes.js';
-import { schoolYear } from '../rules.js';
+import { schoolYear } from '../protocol.js';
 import { decisionsOf } from './meetings.js';
 import { todayISO } from './format.js';
 
