@@ -53,9 +53,11 @@ test-js: node_modules/.installed ## Run the PWA's JavaScript module tests (node 
 test-postgres: install-dev browser ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first
 	DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/pytest
 
-lint: install-dev ## ruff, and mypy (strict on server/ and sync/)
+lint: install-dev ## ruff, mypy (strict on server/ and sync/), and the architecture's import rules (Python and the PWA)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
+	node --test tests/js/architecture.test.mjs
 
 verify: install ## Check every journal's hash chain, ciphertexts and rows
 	$(FLASK) verify

@@ -1,4 +1,9 @@
-"""The WSGI entry point: ``flask --app wsgi …`` and ``gunicorn wsgi:app``."""
+"""The WSGI entry point: ``flask --app wsgi …`` and ``gunicorn wsgi:app``.
+
+Making the app builds the PWA shell (server/pwa.py), so a worker has it before its first request. With
+``gunicorn --preload`` the master makes the app once and its workers are forked from it, sharing the build
+(no connection is left open to share: server/services/keys.py); without, each worker builds the same bytes.
+"""
 
 import gc
 import sys

@@ -24,6 +24,7 @@ const SHELL = [
   '/locales/en.json',
   '/js/app.js',
   '/js/api.js',
+  '/js/applicant.js',
   '/js/calendar.js',
   '/js/chain.js',
   '/js/crypto.js',

@@ -1,7 +1,14 @@
 """Serves the PWA's static shell at ``/``; nothing under ``/api/`` is ever a file.
 
-Each file is read and gzipped once per process and version of the file (its path, size and mtime), not
-per request: the shell is small (under a megabyte with its icons) and the same bytes for every tablet.
+The shell is built once, never while answering a request: ``build`` reads every file under the PWA folder
+(symlinks followed: ``js/spec.json`` may be one), makes each as it is served (below), gzips it and hashes it,
+and serves from then on only what that build holds. ``init_app`` builds it when the app is made (about a
+quarter of a second, most of it minifying JavaScript), so a gunicorn worker has it before its first request,
+and with ``--preload`` the master builds it once for all the workers. The process keeps one build per
+folder (``shell_of``): another app on the same folder, such as each test's, takes it after a walk and a stat
+of every file (about a millisecond) shows that nothing changed. A changed file is served after a restart,
+or at once in debug (``flask run --debug``), where each request to the shell takes that look again; tests
+that change a file call ``load_shell`` as a restart would.
 
 Caching, two addresses per file:
 
@@ -17,13 +24,14 @@ Caching, two addresses per file:
 
 ``service-worker.js`` is served with ``VERSIONS`` filled in: each file of its ``SHELL`` list with its version,
 and ``BUILD``, one hash of them all. Any change to any file of the shell is thus a new worker, which the
-browser finds on its next check and installs into a cache of its own build.
+browser finds on its next check and installs into a cache of its own build. The bytes depend on the files
+alone, so every process that builds the same folder serves the same versions.
 
 JavaScript under ``js/`` is served through ``server.pwa_bundle``: the first screen's modules in one bundle,
 which ``index.html`` carries inline (``server.pwa_page``), ``js/app.js`` as the stub that hands them to the
-modules loaded later, and those with their imports of the bundled ones taken from it. Their version is the
-version of every ``.js`` file under ``js/``, since the bundle and the rewritten imports depend on them all.
-Then JavaScript, CSS and JSON are minified (``server.pwa_minify``) before gzip; the ETag is the served bytes'.
+modules loaded later, and those with their imports of the bundled ones taken from it; when the bundler
+refuses a module, every module is served as it is. Then JavaScript, CSS and JSON are minified
+(``server.pwa_minify``) before gzip; the ETag is the served bytes'.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ import logging
 import mimetypes
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +50,6 @@ from pathlib import Path
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import PathConverter
-from werkzeug.security import safe_join
 
 from server import pwa_bundle, pwa_minify, pwa_page
 from server.compression import COMPRESSIBLE, MIN_BYTES, STATIC_LEVEL, accepts_gzip, gzip_bytes
@@ -59,9 +67,8 @@ class ShellPathConverter(PathConverter):
 
 @dataclass(frozen=True)
 class ShellFile:
-    """One version of one file: its bytes, their gzip (None when not worth it) and their validators."""
+    """One file as served: its bytes, their gzip (None when not worth it) and their validators."""
 
-    version: object  # (size, mtime_ns), for JavaScript of every module: a changed file is read again
     mimetype: str
     body: bytes
     gzipped: bytes | None
@@ -70,64 +77,51 @@ class ShellFile:
     policy: str | None = None  # the page's own Content Security Policy (server/pwa_page.py)
 
 
+Stamp = tuple[tuple[str, int, int], ...]  # every file of a folder: its site path, size and mtime
+
+
+@dataclass(frozen=True)
+class Shell:
+    """Every file of one PWA folder as served, by its path in the site (``js/app.js``)."""
+
+    directory: str
+    stamp: Stamp  # what it was built from: a folder whose stamp differs has changed since
+    files: Mapping[str, ShellFile]
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"  # a year: what browsers take as "for good"
 SERVICE_WORKER = "service-worker.js"
+EXTENSION = "ishenim.shell"  # app.extensions: the app's Shell
 # The lines of service-worker.js that the server fills in; the worker as it is on disk has them empty.
 _VERSIONS_LINE = re.compile(r"^const VERSIONS = \{\};", re.M)
 _BUILD_LINE = re.compile(r"^const BUILD = '';", re.M)
 _SHELL_LIST = re.compile(r"^const SHELL = \[(?P<paths>[^\]]*)\];", re.M)
 
-_files: dict[str, ShellFile] = {}
-_builds: dict[str, tuple[object, pwa_bundle.Build | None]] = {}  # directory -> (version, what it serves)
+_shells: dict[str, Shell] = {}  # folder -> this process's latest build of it
 
 
-def _stat(path: str) -> tuple[str, int, int]:
-    """A file's version: its path, size and mtime (a missing file is a version too)."""
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:
-        return (path, -1, 0)
-    return (path, stat.st_size, stat.st_mtime_ns)
-
-
-def _versions_under(directory: str, suffix: str = "") -> tuple[tuple[str, int, int], ...]:
-    """Every file under ``directory`` (ending in ``suffix``) with its size and mtime."""
+def stamp(directory: str) -> Stamp:
+    """Every file under ``directory``, symlinks followed, with its size and mtime."""
     found = []
-    for folder, _subfolders, names in os.walk(directory):
+    for folder, _subfolders, names in os.walk(directory, followlinks=True):
         for name in names:
-            if name.endswith(suffix):
-                found.append(_stat(os.path.join(folder, name)))
+            path = os.path.join(folder, name)
+            try:
+                stat = os.stat(path)
+            except FileNotFoundError:  # a dangling symlink, or gone while we looked: not a file to serve
+                continue
+            found.append((os.path.relpath(path, directory).replace(os.sep, "/"), stat.st_size, stat.st_mtime_ns))
     return tuple(sorted(found))
 
 
-def _module_versions(directory: str) -> tuple[tuple[str, int, int], ...]:
-    """Every module under ``js/``: the version of the bundle and the rewrites."""
-    return _versions_under(os.path.join(directory, "js"), ".js")
-
-
-def _built(directory: str) -> pwa_bundle.Build | None:
-    """The modules as served, built once per version of them: None when any cannot be bundled or rewritten,
-    and every module is then served as it is (the browser walks the import graph itself: slower, still one
-    instance of each module)."""
-    version = _module_versions(directory)
-    cached = _builds.get(directory)
-    if cached is None or cached[0] != version:
-        try:
-            built: pwa_bundle.Build | None = pwa_bundle.build(Path(directory))
-        except pwa_bundle.BundleError:
-            log.exception("the PWA's modules are served unbundled")
-            built = None
-        cached = (version, built)
-        _builds[directory] = cached
-    return cached[1]
-
-
-def _javascript(directory: str, module: str, body: bytes) -> bytes:
-    """A module as served: the stub or the bundle for the entry, imports from it for the modules outside it."""
-    built = _built(directory)
-    if built is None or module not in built.modules:
-        return body
-    return built.modules[module].encode("utf-8")
+def _modules(directory: str) -> pwa_bundle.Build | None:
+    """The modules as served: None when any cannot be bundled or rewritten, and every module is then served
+    as it is (the browser walks the import graph itself: slower, still one instance of each module)."""
+    try:
+        return pwa_bundle.build(Path(directory))
+    except pwa_bundle.BundleError:
+        log.exception("the PWA's modules are served unbundled")
+        return None
 
 
 def shell_list(worker_source: str) -> list[str]:
@@ -136,81 +130,81 @@ def shell_list(worker_source: str) -> list[str]:
     return re.findall(r"'(/[^']+)'", found["paths"]) if found else []
 
 
-def _service_worker(body: bytes, site: str) -> bytes:
-    """The worker with ``VERSIONS`` and ``BUILD`` filled in."""
+def _service_worker(body: bytes, files: Mapping[str, ShellFile]) -> bytes:
+    """The worker with ``VERSIONS`` (the ETag of each file it lists) and ``BUILD`` (their hash) filled in."""
     source = body.decode("utf-8")
-    versions = {}
-    for shell_path in shell_list(source):
-        path = safe_join(site, shell_path.lstrip("/"))
-        if path is not None and os.path.isfile(path):
-            versions[shell_path] = load(path, site).etag
-    build = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:12]
+    versions = {path: files[path[1:]].etag for path in shell_list(source) if path[1:] in files}
+    build_id = hashlib.sha256(json.dumps(versions, sort_keys=True).encode()).hexdigest()[:12]
     source = _VERSIONS_LINE.sub(lambda _: f"const VERSIONS = {json.dumps(versions)};", source, count=1)
-    source = _BUILD_LINE.sub(lambda _: f"const BUILD = '{build}';", source, count=1)
+    source = _BUILD_LINE.sub(lambda _: f"const BUILD = '{build_id}';", source, count=1)
     return source.encode("utf-8")
 
 
-def load(path: str, directory: str | None = None) -> ShellFile:
-    """The file at ``path`` from the process's cache, read and compressed again only when it changed.
-
-    With ``directory`` (the site's folder), a module under ``js/`` is served as ``server.pwa_bundle`` makes it,
-    ``index.html`` as ``server.pwa_page`` makes it and the service worker with its versions filled in: each
-    is versioned by every file it is made of.
-    """
-    site = directory or ""  # without a site folder (tests of the cache), the file is served as it is
-    module = os.path.relpath(path, site).replace(os.sep, "/") if site else ""
-    javascript = module.startswith("js/") and module.endswith(".js")
-    page = module == "index.html"
-    worker = bool(site) and module == SERVICE_WORKER
-    stat = os.stat(path)
-    made_of = [(path, stat.st_size, stat.st_mtime_ns)]
-    if worker:
-        made_of += _versions_under(site)  # it names the version of every file it lists
-    elif page:
-        made_of += [_stat(inputs) for inputs in pwa_page.inputs(site)] + list(_module_versions(site))
-    elif javascript:
-        made_of += _module_versions(site)
-    version: object = tuple(made_of)
-    modified_ns = max(entry[2] for entry in made_of)
-    cached = _files.get(path)
-    if cached is not None and cached.version == version:
-        return cached
-    with open(path, "rb") as file:
-        body = file.read()
-    policy = None
-    mimetype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-    if worker:
-        body = _service_worker(body, site)
-    if javascript:
-        body = _javascript(site, module, body)
-    if page:
-        served = pwa_page.serve(body, site, _built(site))
-        body, policy = served.body, served.policy
-    else:
-        body = pwa_minify.minify(mimetype, body)  # the page's script and style are minified as it is made
+def _served(mimetype: str, body: bytes, modified_ns: int, policy: str | None = None) -> ShellFile:
     gzipped = gzip_bytes(body, STATIC_LEVEL) if mimetype in COMPRESSIBLE and len(body) >= MIN_BYTES else None
     if gzipped is not None and len(gzipped) >= len(body):
         gzipped = None
-    # Two threads may both read a changed file; the second write replaces an equal entry, so no lock.
-    entry = ShellFile(
-        version,
-        mimetype,
-        body,
-        gzipped,
-        hashlib.sha256(body).hexdigest()[:32],
-        datetime.fromtimestamp(modified_ns / 1e9, UTC),
-        policy,
-    )
-    _files[path] = entry
-    return entry
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    return ShellFile(mimetype, body, gzipped, etag, datetime.fromtimestamp(modified_ns / 1e9, UTC), policy)
+
+
+def build(directory: str) -> Shell:
+    """Every file under ``directory`` as served: the modules bundled and rewritten (``server.pwa_bundle``),
+    ``index.html`` carrying the first screen (``server.pwa_page``), the rest minified (``server.pwa_minify``),
+    each gzipped, and last the service worker with the versions of all of them.
+
+    A file made from others (a bundled or rewritten module, the page, the worker) is as new as the newest
+    file of the folder; any other as its own mtime."""
+    made_from = stamp(directory)  # before reading: a file changed meanwhile is a change at the next look
+    newest = max((mtime for _path, _size, mtime in made_from), default=0)
+    modules = _modules(directory)
+    files: dict[str, ShellFile] = {}
+    worker: bytes | None = None
+    for site_path, _size, mtime in made_from:
+        try:
+            with open(os.path.join(directory, site_path), "rb") as file:
+                body = file.read()
+        except FileNotFoundError:  # gone since the stamp: the next look sees it gone too
+            continue
+        mimetype = mimetypes.guess_type(site_path)[0] or "application/octet-stream"
+        if site_path == SERVICE_WORKER:
+            worker = body  # it names the version of every other file: made once they are made
+        elif site_path == pwa_page.PAGE:
+            page = pwa_page.serve(body, directory, modules)
+            files[site_path] = _served(mimetype, page.body, newest, page.policy)
+        elif modules is not None and site_path in modules.modules:
+            served = pwa_minify.minify(mimetype, modules.modules[site_path].encode("utf-8"))
+            files[site_path] = _served(mimetype, served, newest)
+        else:
+            files[site_path] = _served(mimetype, pwa_minify.minify(mimetype, body), mtime)
+    if worker is not None:
+        mimetype = mimetypes.guess_type(SERVICE_WORKER)[0] or "text/javascript"
+        files[SERVICE_WORKER] = _served(mimetype, pwa_minify.minify(mimetype, _service_worker(worker, files)), newest)
+    return Shell(directory, made_from, files)
+
+
+def shell_of(directory: str) -> Shell:
+    """This process's build of ``directory``, built again only when a file under it changed since."""
+    current = _shells.get(directory)
+    if current is None or current.stamp != stamp(directory):
+        current = _shells[directory] = build(directory)
+    return current
+
+
+def load_shell(app: Flask) -> Shell:
+    """The shell of the app's ``PWA_DIR``, taken for the app: when it is made, in debug at each request, and
+    by whoever changed a file of it or pointed ``PWA_DIR`` elsewhere (tests; a server is restarted)."""
+    shell = shell_of(str(app.config.get("PWA_DIR", PWA_DIR)))
+    app.extensions[EXTENSION] = shell
+    return shell
 
 
 def _serve(filename: str) -> Response:
-    directory = str(current_app.config.get("PWA_DIR", PWA_DIR))
-    path = safe_join(directory, filename)
-    if path is None or not os.path.isfile(path):
+    # In debug (flask run --debug) an edited file is served at once; otherwise the folder is not even looked at.
+    shell: Shell = load_shell(current_app) if current_app.debug else current_app.extensions[EXTENSION]
+    entry = shell.files.get(filename)  # only what the build holds: nothing else on disk is ever a file here
+    if entry is None:
         raise NotFound()
-    entry = load(path, directory)
     gzip_it = entry.gzipped is not None and accepts_gzip(request)
     response = Response(entry.gzipped if gzip_it else entry.body, mimetype=entry.mimetype)
     if entry.policy is not None:
@@ -234,10 +228,11 @@ def _serve(filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     app.url_map.converters["shell"] = ShellPathConverter
+    load_shell(app)
 
     @app.get("/")
     def index() -> Response:
-        return _serve("index.html")
+        return _serve(pwa_page.PAGE)
 
     @app.get("/<shell:filename>")
     def shell(filename: str) -> Response:

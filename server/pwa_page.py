@@ -14,6 +14,8 @@ it names. As served, the page carries what the login form needs:
 The Content Security Policy still forbids every inline script and style but these two: the page's policy
 names each by the SHA-256 of its text (``server.headers.policy_allowing``). Whatever cannot be inlined
 safely (a ``</style`` in the stylesheet, a bundle the page cannot carry) keeps its link.
+
+``server.pwa`` makes the page once, with the rest of the shell, when it builds it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import PurePosixPath
 from server import pwa_bundle, pwa_minify
 from server.headers import policy_allowing
 
+PAGE = "index.html"
 # The catalog the page carries: a fresh device's language, Kyrgyz.
 INLINE_CATALOG = "locales/ky.json"
 STYLESHEET = "css/app.css"
@@ -39,11 +42,6 @@ PAGE_STYLESHEET = f'<link rel="stylesheet" href="/{STYLESHEET}">'  # in index.ht
 class Page:
     body: bytes
     policy: str | None  # the page's own Content Security Policy, when it carries a script or a style
-
-
-def inputs(site: str) -> tuple[str, ...]:
-    """The files besides ``index.html`` that make the served page (the bundle's modules are versioned apart)."""
-    return tuple(os.path.join(site, name) for name in (INLINE_CATALOG, STYLESHEET))
 
 
 def serve(page: bytes, site: str, built: pwa_bundle.Build | None) -> Page:

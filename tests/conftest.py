@@ -113,10 +113,12 @@ def factory(app: Flask, client: FlaskClient) -> Factory:
 
 @pytest.fixture
 def served_pwa(app: Flask, tmp_path: Path) -> Path:
-    """A copy of pwa/ that the app serves instead of the tree itself, for tests that change a file."""
-    from server.pwa import PWA_DIR
+    """A copy of pwa/ that the app serves instead of the tree itself, for tests that change a file: the app
+    serves a change once the test calls ``server.pwa.load_shell(app)``, as a server does once restarted."""
+    from server.pwa import PWA_DIR, load_shell
 
     shell = tmp_path / "pwa"
     shutil.copytree(PWA_DIR, shell)
     app.config["PWA_DIR"] = shell
+    load_shell(app)
     return shell

@@ -1,4 +1,4 @@
-"""gzip and caching: the shell's files compressed once per version, API answers only where no secret is."""
+"""gzip and caching: the shell's files compressed once, when it is built; API answers only where no secret is."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def get(client: FlaskClient, path: str, **headers: str) -> tuple[Response, bytes
 def served(path: str) -> bytes:
     """The file as the server sends it before gzip: minified, app.js bundled, index.html with its catalog
     (tests/test_pwa_minify.py and tests/test_pwa_bundle.py test those; here it is the same bytes each time)."""
-    return pwa.load(str(PWA_DIR / ("index.html" if path == "/" else path.lstrip("/"))), str(PWA_DIR)).body
+    return pwa.shell_of(str(PWA_DIR)).files["index.html" if path == "/" else path.lstrip("/")].body
 
 
 @pytest.mark.parametrize("path", ["/", "/js/store.js", "/css/app.css", "/locales/ky.json", "/service-worker.js"])
@@ -86,22 +86,31 @@ def test_the_gzip_validator_does_not_match_a_plain_request(client: FlaskClient) 
     assert plain.status_code == 200 and body == served("/js/store.js")
 
 
-def test_a_file_is_compressed_once_per_version_and_again_when_it_changes(
-    app: Flask, client: FlaskClient, served_pwa: Path
+def test_a_file_is_compressed_when_the_shell_is_built_and_never_while_answering(
+    app: Flask, client: FlaskClient, served_pwa: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    shell = served_pwa
-    target = shell / "js" / "store.js"
+    """A request picks the built bytes, gzip and ETag out (server/pwa.py): it neither looks at the folder nor
+    reads, rewrites or compresses a file, so a change is served only once the shell is built again."""
+    target = served_pwa / "js" / "store.js"
+    built = app.extensions[pwa.EXTENSION].files["js/store.js"]
 
+    def untouchable(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the shell was looked at while answering a request")
+
+    for name in ("stamp", "build", "gzip_bytes"):
+        monkeypatch.setattr(pwa, name, untouchable)
     first, body = get(client, "/js/store.js", **GZIP)
-    entry = pwa.load(str(target), str(shell))
-    get(client, "/js/store.js", **GZIP)
-    assert pwa.load(str(target), str(shell)) is entry  # the same bytes, not read, rewritten or gzipped again
+    assert body == built.gzipped and first.headers["ETag"] == f'"{built.etag}-gzip"'
 
     target.write_text(target.read_text() + "\nexport const A_NEW_VERSION_OF_THE_SHELL = 1;\n")
+    unchanged, body = get(client, "/js/store.js", **GZIP, **{"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304  # what the build was made from, until it is built again
+
+    monkeypatch.undo()
+    pwa.load_shell(app)  # what a restart does
     second, body = get(client, "/js/store.js", **GZIP, **{"If-None-Match": first.headers["ETag"]})
     assert second.status_code == 200 and b"A_NEW_VERSION_OF_THE_SHELL" in gzip.decompress(body)
     assert second.headers["ETag"] != first.headers["ETag"]
-    assert pwa.load(str(target), str(shell)) is not entry
 
 
 def test_the_api_document_is_gzipped(client: FlaskClient) -> None:

@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from server import pwa_bundle
-from server.pwa import PWA_DIR
+from server.pwa import PWA_DIR, load_shell
 from server.pwa_bundle import BundleError
 
 
@@ -232,6 +232,7 @@ def test_the_server_serves_the_bundle_and_the_rewritten_modules(
     etag = page.headers["ETag"]
     login = shell / "js/ui/login.js"
     login.write_text(login.read_text() + "\nexport const ADDED_FOR_THE_TEST = 1;\n")
+    load_shell(app)
     again = client.get("/", headers={"If-None-Match": etag})
     assert again.status_code == 200 and b"ADDED_FOR_THE_TEST" in again.data
 
@@ -240,6 +241,7 @@ def test_a_tree_that_cannot_be_bundled_is_served_as_it_is(app: Flask, client: Fl
     shell = served_pwa
     member = shell / "js/dom.js"
     member.write_text(member.read_text() + "\nexport default 1;\n")
+    load_shell(app)
     served = client.get("/js/app.js").data
     assert b"__bundle_" not in served and b"from './router.js'" in served.replace(b'"', b"'")
     page = client.get("/")

@@ -51,10 +51,13 @@ def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_
     import json
     import re
 
+    from server.pwa import load_shell
+
     shell = served_pwa
     catalog = json.loads((shell / "locales/ky.json").read_text(encoding="utf-8"))
     catalog["app.title"] = "</script><script>alert(1)</script><!--"
     (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    load_shell(app)
 
     first = client.get("/")
     page = first.get_data(as_text=True)
@@ -65,6 +68,7 @@ def test_the_page_carries_the_kyrgyz_catalog_inline_and_nothing_in_it_can_close_
 
     catalog["app.title"] = "Ишеним"
     (shell / "locales/ky.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    load_shell(app)
     again = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 200 and again.headers["ETag"] != first.headers["ETag"]
 
@@ -111,17 +115,73 @@ def test_a_versioned_address_is_cached_for_good_and_only_while_it_is_current(cli
     worker.close()
 
 
-def test_a_changed_file_changes_its_version_the_build_and_so_the_worker(client, served_pwa):
+def test_a_changed_file_changes_its_version_the_build_and_so_the_worker(app, client, served_pwa):
     """The browser finds a new worker whenever any file of the shell changed, with no version to bump."""
     import os
+
+    from server.pwa import load_shell
 
     versions, build = _served_versions(client)
     stylesheet = served_pwa / "css/print.css"
     stylesheet.write_text(stylesheet.read_text() + "\n.changed { color: red; }\n")
     stat = stylesheet.stat()
     os.utime(stylesheet, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a coarse clock must see it too
+    load_shell(app)
     after, new_build = _served_versions(client)
     assert after["/css/print.css"] != versions["/css/print.css"] and new_build != build
     assert {p: v for p, v in after.items() if p != "/css/print.css"} == {
         p: v for p, v in versions.items() if p != "/css/print.css"
     }
+
+
+def test_apps_on_one_folder_share_one_build_until_a_file_of_it_changes(app, served_pwa):
+    """The process keeps its build of each folder: the many apps of a test run, or of a CLI command, build
+    the shell once, and an app made after a file changed builds it again."""
+    import os
+
+    from server.pwa import EXTENSION, shell_of
+
+    built = app.extensions[EXTENSION]
+    assert shell_of(str(served_pwa)) is built
+    manifest = served_pwa / "manifest.webmanifest"
+    stat = manifest.stat()
+    os.utime(manifest, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert shell_of(str(served_pwa)) is not built
+
+
+def test_in_debug_a_changed_file_is_served_at_once(app, client, served_pwa):
+    """``flask run --debug``: each request to the shell looks at the folder, and a change is a new build."""
+    import os
+
+    app.debug = True
+    before, _ = _served_versions(client)
+    stylesheet = served_pwa / "css/print.css"
+    stylesheet.write_text(stylesheet.read_text() + "\n.changed-in-debug { color: red; }\n")
+    stat = stylesheet.stat()
+    os.utime(stylesheet, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a coarse clock must see it too
+    served = client.get("/css/print.css")
+    assert b"changed-in-debug" in served.data
+    after, _ = _served_versions(client)
+    assert after["/css/print.css"] != before["/css/print.css"]
+    served.close()
+
+
+def test_symlinks_are_followed_and_a_dangling_one_is_no_file(app, client, served_pwa, tmp_path):
+    """A file of the shell may be a link to one outside it (``js/spec.json`` to ``sync/spec.json``)."""
+    import json
+
+    from server.pwa import load_shell
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "shared.json").write_text(json.dumps({"linked": True}, indent=2))
+    (served_pwa / "js/linked.json").symlink_to(outside / "shared.json")
+    (served_pwa / "js/folder").symlink_to(outside, target_is_directory=True)
+    (served_pwa / "js/dangling.json").symlink_to(tmp_path / "nothing.json")
+    load_shell(app)
+    for path in ("/js/linked.json", "/js/folder/shared.json"):
+        linked = client.get(path)
+        assert linked.status_code == 200 and linked.mimetype == "application/json", path
+        assert linked.data == b'{"linked":true}'  # minified, as every JSON file is
+        linked.close()
+    assert client.get("/js/dangling.json").status_code == 404

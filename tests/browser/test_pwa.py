@@ -9,6 +9,7 @@ import uuid
 from playwright.sync_api import Route, expect
 from sqlalchemy import func, select
 
+from server import pwa
 from server.db import db
 from server.models import Appeal, Event, School
 from server.services.demo import DEMO_TRUST_PHONES
@@ -148,15 +149,8 @@ def test_lock_hides_every_letter_until_the_passphrase(page, factory):
     expect(page.locator("main")).to_contain_text(secret)  # back on the letter it was locked on
 
 
-def test_update_prompt_reloads_into_the_new_version_keeping_unsynced_letters(app, page, factory, tmp_path):
+def test_update_prompt_reloads_into_the_new_version_keeping_unsynced_letters(app, page, factory, served_pwa):
     """A new shell version asks before it takes over; accepting reloads into it with the outbox intact."""
-    import shutil
-
-    from server import pwa
-
-    shell = tmp_path / "pwa"
-    shutil.copytree(pwa.PWA_DIR, shell)
-    app.config["PWA_DIR"] = str(shell)
     tablet = Tablet(page)
     tablet.enrol(_pedagogue(factory)[1])
     page.reload()  # from now on the service worker controls the page, as on every later start
@@ -165,8 +159,9 @@ def test_update_prompt_reloads_into_the_new_version_keeping_unsynced_letters(app
     tablet.register("Жөнөтүлө элек кат")
     tablet.register("Дагы бир кат")
 
-    worker = shell / "service-worker.js"
+    worker = served_pwa / "service-worker.js"
     worker.write_text(re.sub(r"const VERSION = '[^']*'", "const VERSION = 'test-next'", worker.read_text()))
+    pwa.load_shell(app)  # the server restarted with the new version
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     banner = page.locator(".banner-update")
     expect(banner).to_be_visible(timeout=15000)
@@ -200,6 +195,7 @@ def test_an_update_downloads_only_the_files_that_changed(app, page, factory, ser
     app.wsgi_app = recording
     stylesheet = served_pwa / "css/print.css"
     stylesheet.write_text(stylesheet.read_text() + "\n.changed-by-the-test { color: red; }\n")
+    pwa.load_shell(app)  # the server restarted with the new version
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     expect(page.locator(".banner-update")).to_be_visible(timeout=15000)  # the new worker has installed
     (version,) = [path.split("?v=")[1] for path in asked if path.startswith("/css/print.css?v=")]

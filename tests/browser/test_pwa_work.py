@@ -128,14 +128,9 @@ def test_a_conflicting_correction_waits_under_needs_attention_with_the_reason(ap
     expect(page.locator("main")).to_contain_text(re.compile("changed|version", re.IGNORECASE))
 
 
-def test_the_update_never_takes_over_a_page_with_unsaved_input(app, page, factory, tmp_path):
-    import shutil
-
+def test_the_update_never_takes_over_a_page_with_unsaved_input(app, page, factory, served_pwa):
     from server import pwa
 
-    shell = tmp_path / "pwa"
-    shutil.copytree(pwa.PWA_DIR, shell)
-    app.config["PWA_DIR"] = str(shell)
     tablet = Tablet(page)
     tablet.enrol(factory.user(factory.school()))
     page.reload()
@@ -144,8 +139,9 @@ def test_the_update_never_takes_over_a_page_with_unsaved_input(app, page, factor
     draft = f"draft-{uuid.uuid4().hex[:8]}"
     page.locator("textarea[name=summary]").fill(draft)
 
-    worker = shell / "service-worker.js"
+    worker = served_pwa / "service-worker.js"
     worker.write_text(re.sub(r"const VERSION = '[^']*'", "const VERSION = 'test-next'", worker.read_text()))
+    pwa.load_shell(app)  # the server restarted with the new version
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     banner = page.locator(".banner-update")
     expect(banner).to_be_visible(timeout=15000)

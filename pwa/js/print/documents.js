@@ -7,7 +7,7 @@
  */
 import { h } from '../dom.js';
 import { formatDate, formatNumber, language, t, term } from '../i18n.js';
-import { applicantLabel } from '../ui/format.js';
+import { applicantLabel } from '../applicant.js';
 
 /** Slips on one A4 sheet: 3 columns × 8 rows. */
 export const SLIPS_PER_SHEET = 24;

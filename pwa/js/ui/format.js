@@ -1,7 +1,8 @@
 /**
- * Small helpers that turn an appeal view into what the journal shows: its number, the applicant, dates.
+ * Small helpers that turn an appeal view into what the journal shows: its number, the applicant (from
+ * `../applicant.js`, which the printed journal shares), dates.
  */
-import { t, formatDate } from '../i18n.js';
+import { formatDate } from '../i18n.js';
 import { DEFAULT_DUE_IN, WorkCalendar } from '../calendar.js';
 import { addDays, localToday } from '../protocol.js';
 import { dueOn } from '../rules.js';
@@ -23,17 +24,7 @@ export function isProvisional(view) {
   return view.serial_no === null || view.serial_no === undefined;
 }
 
-/**
- * The applicant as the journal column shows it: the name, or «анонимдүү».
- * @param {object} view
- * @returns {string}
- */
-export function applicantLabel(view) {
-  if (view.anonymous) return t('letter.anonymous_mark');
-  if (view.erased) return t('letter.erased_chip'); // the name went with the contents (retention)
-  const name = view.contents?.applicant?.full_name;
-  return name && name.trim() ? name : t('letter.no_name');
-}
+export { applicantLabel } from '../applicant.js';
 
 /** Today's date on this device as YYYY-MM-DD (the local calendar day, not UTC). */
 export const todayISO = localToday;
