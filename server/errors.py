@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from sync.events import MAX_MUTATIONS_PER_PUSH
+from sync.events import HTTP_ERROR_CODES, MAX_MUTATIONS_PER_PUSH
 from sync.schemas import TooManyMutations
 
 log = logging.getLogger(__name__)
@@ -72,19 +72,6 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
-# Codes for errors raised by Flask, Werkzeug and webargs rather than by our own code.
-HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "validation_error",
-    429: "too_many_requests",
-}
 
 
 def error_response(
@@ -105,7 +92,7 @@ def error_response(
 def from_http_exception(error: HTTPException) -> Response:
     """Word Werkzeug's and webargs' errors in our envelope. webargs puts field errors in ``data``."""
     status = error.code or 500
-    code = HTTP_CODES.get(status, "error")
+    code = HTTP_ERROR_CODES.get(status, "error")
     fields: dict[str, Any] = {}
     messages = (getattr(error, "data", None) or {}).get("messages")
     if messages == {"json": ["Invalid JSON body."]}:

@@ -31,6 +31,8 @@ export const SERVER_ERROR_CODES = [
   'presented_already', 'appeal_erased',
   // pull
   'cursor_ahead',
+  // the admin's screens
+  'user_not_found', 'username_taken', 'own_account', 'device_not_found',
 ];
 
 /** Codes of the PWA's own errors (vault.js, crypto.js, store.js, rules.js), worded as `error.<code>`. */
