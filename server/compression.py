@@ -1,6 +1,6 @@
 """gzip in the app itself, so that one school serving gunicorn without a reverse proxy gets it too.
 
-Two paths. The shell's files are compressed once per process and file version by ``server.pwa`` (not here),
+Two paths. The shell's files are compressed once, when ``server.pwa`` builds the shell (not here),
 because they are the same bytes for everyone. API answers are compressed here, after the view, but only for
 the endpoints in ``COMPRESSED_ENDPOINTS``: an allowlist, so a new endpoint is sent plain until someone has
 asked whether it carries a secret.
@@ -22,7 +22,7 @@ from flask import Flask, Request, Response, request
 # Below this a gzip header and the work cost more than they save.
 MIN_BYTES = 1024
 # Level 6 per answer: zlib's default, most of level 9's gain for a fraction of its time on a 2-core server.
-# Level 9 for the shell's files, which are compressed once per process and file version.
+# Level 9 for the shell's files, which are compressed once, when the shell is built.
 LEVEL = 6
 STATIC_LEVEL = 9
 COMPRESSIBLE = frozenset(

@@ -3,7 +3,7 @@
 Why: on Slow 3G every request costs a 2 s round trip, and over HTTP/1.1 a browser opens six connections
 per host, so the first screen's fourteen modules took three waves of round trips even when announced with
 ``modulepreload``. The app stays build-free for its developers (plain ES modules in ``pwa/js``, run as they
-are by ``node --test``); the server does the bundling once per version of the files.
+are by ``node --test``); the server bundles once, when it builds the shell (``server.pwa``).
 
 The bundle: every module of the boot graph, dependencies first, each wrapped in a function of its own (its
 names stay its own) that returns a frozen namespace of getters, so ``import * as x`` keeps live bindings

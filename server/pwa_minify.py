@@ -1,4 +1,4 @@
-"""Fewer bytes for the PWA's files, done by the server once per file version (no build step).
+"""Fewer bytes for the PWA's files, done by the server once, when it builds the shell (no build step of its own).
 
 JavaScript: comments, indentation, trailing spaces and blank lines go; every other character, and every
 line break between two pieces of code, stays, so automatic semicolon insertion reads the code exactly as
