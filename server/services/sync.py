@@ -11,7 +11,6 @@ mutation with its kind, a pull merges the kinds' changed rows and shows each wit
 from __future__ import annotations
 
 import itertools
-import uuid
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -43,7 +42,10 @@ def _result(
 
 def _record_of(event: Event, school: School) -> kinds.Record | None:
     """The record a known event changed, for answering its replay."""
-    found: kinds.Record | None = kinds.kind_of(event.type).find(school, uuid.UUID(journal.event_record_id(event)))
+    if event.appeal is not None:
+        return event.appeal
+    assert event.subject is not None
+    found: kinds.Record | None = kinds.kind_of(event.type).find(school, event.subject)
     return found
 
 
@@ -90,7 +92,7 @@ def _apply(actor: Actor, mutation: dict[str, Any], lookups: kinds.Lookups, caref
 
 
 def _apply_all(actor: Actor, device: Device, mutations: list[dict[str, Any]], careful: bool) -> list[dict[str, Any]]:
-    lookups = kinds.lookups(actor.school, mutations, journal.school_today(actor.school))
+    lookups = kinds.lookups_for(actor.school, mutations, journal.school_today(actor.school))
     results = [_apply(actor, mutation, lookups, careful) for mutation in mutations]
     db.session.flush()
     if results:

@@ -3,7 +3,7 @@
 A kind's entity is the part of its events' types before the dot (``report`` for ``report.presented``)
 and the ``entity`` of its changes in a pull. Each kind is one module of this package describing it as a
 ``RecordKind`` (``base.py``): its table, its recorder, what a push looks up for it, its pull renderer and
-its verifier. Pushes (``record``, ``Lookups``), pulls and ``flask verify`` go through ``KINDS`` and name
+its verifier. Pushes (``record``, ``lookups_for``), pulls and ``flask verify`` go through ``KINDS`` and name
 no kind; adding one is a module here and a line in ``KINDS``.
 """
 
@@ -22,7 +22,7 @@ from server.services.kinds.opening import OPENING
 from server.services.kinds.report import REPORT
 from sync.events import EventType
 
-__all__ = ["KINDS", "Lookups", "PullPage", "Record", "RecordKind", "kind_of", "lookups", "record"]
+__all__ = ["KINDS", "Lookups", "PullPage", "Record", "RecordKind", "kind_of", "lookups_for", "record"]
 
 # In the order ``flask verify`` checks them.
 KINDS: dict[str, RecordKind[Any]] = {kind.entity: kind for kind in (APPEAL, OPENING, MEETING, REPORT)}
@@ -33,7 +33,7 @@ def kind_of(event_type: EventType | str) -> RecordKind[Any]:
     return KINDS[EventType(event_type).entity]
 
 
-def lookups(school: School, mutations: Iterable[dict[str, Any]], today: dt.date) -> Lookups:
+def lookups_for(school: School, mutations: Iterable[dict[str, Any]], today: dt.date) -> Lookups:
     """What a batch of mutations names, of every kind, fetched before the batch runs (``Lookups``)."""
     return Lookups(KINDS, school, mutations, today)
 

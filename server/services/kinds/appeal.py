@@ -412,5 +412,4 @@ APPEAL: RecordKind[Appeal] = RecordKind(
     named=_named,
     # Each appeal's data key is opened for its contents: in the same query, not one query per appeal.
     load=(joinedload(Appeal.data_key),),
-    subject=False,
 )

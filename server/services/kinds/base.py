@@ -2,8 +2,9 @@
 
 ``RecordKind`` gathers everything the server does differently for one kind of record: its table, how a
 mutation is recorded, what a push looks up before it runs, how a pull shows a row, and how ``flask verify``
-checks a row against its events. The generic machinery (``journal``, ``sync``, ``verify``) calls these and
-never names a kind; the registry of kinds is ``server/services/kinds/__init__.py``.
+checks a row against its events. Pushes and pulls (``sync``) and ``verify`` call these and never name a kind;
+each kind's module records through ``journal``, which keeps what every kind shares. The registry of kinds
+is ``server/services/kinds/__init__.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from server.services.accounts import Actor
 from sync import rules
 from sync.events import EventType
 
-# A kind's model. Bound to the models' base, not to ``Record``: mypy takes a mapped class for that protocol
-# outside the services' import cycle but not within it, so generic code reads the columns through ``Record``.
+# A kind's model. Bound to the models' base rather than to ``Record``: within the services' import cycle mypy
+# does not take a mapped class for that protocol as a bound, so generic code reads the columns as ``Record``.
 R = TypeVar("R", bound=Base)
 
 # A problem ``flask verify`` found: where (a record named for the operator), and what.
@@ -74,8 +75,6 @@ class RecordKind(Generic[R]):
     named: Callable[[dict[str, Any]], Iterable[tuple[RecordKind[Any], UUID]]] = _names_nothing
     # Loader options for every query of rows (what rendering or recording them reads besides the row).
     load: tuple[ORMOption, ...] = ()
-    # Its events name it in ``Event.subject``; an appeal's events name it in ``Event.appeal`` instead.
-    subject: bool = True
 
     def find(self, school: School, record_id: UUID) -> R | None:
         """The school's record of this kind with this id."""
