@@ -145,7 +145,7 @@ SEED = [
           'base_version', 2),
         decode(repeat(md5('sealed' || g), 8), 'hex'), md5('p' || g) || md5('m' || g), md5('h' || g) || md5('k' || g)
       FROM seed WHERE status IN ('answered', 'closed') AND g % 4 = 0""",
-    # Each letter's case work on its row, as the journal keeps it (journal.case_marks): referrals, then measures.
+    # Each letter's case work on its row, as the journal keeps it (kinds.appeal.case_marks): referrals, then measures.
     """UPDATE appeals SET case_marks = work.marks FROM (
         SELECT appeal_id,
           string_agg(CASE WHEN type = 'appeal.referred' THEN '|!|' ELSE '|' || (meta->>'kind') || '|' END, ''

@@ -2,11 +2,14 @@
 
 Confidential contents are only ever stored as ciphertext (``LargeBinary`` columns filled by
 ``server.crypto``); every other column is metadata the regulations let the school count and query.
+The tables of the kinds of records (appeals, openings, meetings, reports) are described here; what each
+kind does with its table (recording, pulling, verifying) is in ``server/services/kinds/``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Protocol
 from uuid import UUID, uuid4
 
 from sqlalchemy import (
@@ -38,6 +41,7 @@ from sync.events import Role
 # would get an INSERT of its own (three per registration, most of a push's time). The client-made unique
 # uuid of an appeal, a data key or an event is a sentinel to match them by (ORM only: no change to the
 # schema). Every such row is given its uuid before it is added.
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -198,7 +202,7 @@ class Appeal(Base):
     # Derived from the sealed case work and kept readable for deadlines and the monthly figures.
     answered_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
-    # The case work as the figures count it (``journal.case_marks``: "|!||material_help|"), NULL without any.
+    # The case work as the figures count it (``kinds.appeal.case_marks``: "|!||material_help|"), NULL without any.
     case_marks: Mapped[str | None] = mapped_column(Text, default=None)
     # When the retention period erased the contents (its data key destroyed); None while they exist.
     erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
@@ -258,13 +262,13 @@ class Meeting(Base):
     recorded_by: Mapped[User] = relationship()
 
 
-class Presentation(Base):
-    """The monthly information on the box presented for a month (regulation 003 §2.6: by the 5th)."""
+class Report(Base):
+    """The monthly information on the box, presented for a month (regulation 003 §2.6: by the 5th)."""
 
-    __tablename__ = "presentations"
+    __tablename__ = "reports"
     __table_args__ = (
         UniqueConstraint("school_id", "month"),
-        Index("ix_presentations_school_change", "school_id", "change_no"),
+        Index("ix_reports_school_change", "school_id", "change_no"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -277,6 +281,22 @@ class Presentation(Base):
     change_no: Mapped[int] = mapped_column(BigInteger)
 
     recorded_by: Mapped[User] = relationship()
+
+
+class Record(Protocol):
+    """The columns every kind of record's table has (``server/services/kinds/``): its key, the wire's id,
+    its school, its version and its change number."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def uuid(self) -> UUID: ...
+    @property
+    def school_id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def change_no(self) -> int: ...
 
 
 class Event(Base):
@@ -295,7 +315,8 @@ class Event(Base):
     position: Mapped[int] = mapped_column(BigInteger)
     type: Mapped[str] = mapped_column(String(40))
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
-    # The opening or meeting an event is about (None for appeal events, which name ``appeal_id``).
+    # The record an event is about when it is no appeal (an opening, a meeting, a report); appeal events
+    # name ``appeal_id`` instead.
     subject: Mapped[UUID | None] = mapped_column(Uuid, index=True, default=None)
     device_id: Mapped[int] = mapped_column(ForeignKey("devices.id"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from server.db import db
 from server.models import DataKey, Device, Event, School
 from server.services import journal, keys
+from server.services.kinds.opening import OPENING
 from sync import rules
 from sync.client import Outbox, SyncClient
 from sync.events import RECEIPT_ALPHABET
@@ -373,7 +374,7 @@ def test_history_keeps_every_canary_sealed(app: Flask, letters: Letters) -> None
         for event in db.session.scalars(select(Event).order_by(Event.position)):
             school = db.session.get(School, event.school_id)
             assert school is not None
-            owner = event.appeal.data_key if event.appeal else journal.find_opening(school, event.subject)
+            owner = event.appeal.data_key if event.appeal else OPENING.find(school, event.subject)
             data_key = None
             if owner is not None:
                 data_key = keys.open_data_key(owner if isinstance(owner, DataKey) else owner.data_key, school)

@@ -44,7 +44,7 @@ TABLES = {
     "meetings",
     "reads",
     "districts",
-    "presentations",
+    "reports",
     "erasures",
 }
 

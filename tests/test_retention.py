@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, DataKey, Erasure, Event, Read, School
+from server.models import Appeal, DataKey, Erasure, Event, Read, School, utcnow
 from server.services import figures, journal, keys, retention, verify
 from sync.client import Outbox, SyncClient
 from sync.events import Role
@@ -457,7 +457,7 @@ def test_verify_flags_an_erasure_that_is_not_what_it_says(
         elif tampering == "erase_an_open_case":
             appeal = _appeal(world, "open_7y")
             keys.destroy_data_key(appeal.data_key)
-            appeal.contents, appeal.erased_at = b"", journal.utcnow()
+            appeal.contents, appeal.erased_at = b"", utcnow()
             db.session.add(
                 Erasure(
                     school_id=appeal.school_id,

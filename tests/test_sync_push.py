@@ -705,7 +705,9 @@ def test_a_race_lost_at_the_batch_flush_reruns_the_batch_a_mutation_at_a_time(ap
     other = factory.device()
     taken = mutation(1)
     assert other.push([taken])["results"][0]["status"] == "applied"
-    monkeypatch.setattr("server.services.journal.Lookups.taken_elsewhere", lambda self, appeal_id: False, raising=True)
+    monkeypatch.setattr(
+        "server.services.kinds.Lookups.taken_elsewhere", lambda self, kind, record_id: False, raising=True
+    )
     flushes: list[int] = []
     real_apply_all = sync_service._apply_all
 

@@ -18,12 +18,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskCliRunner
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, delete, select, text, update
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, School, User
+from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, Report, School, User
 from server.services import journal, keys
+from server.services.kinds.appeal import open_contents
 from sync.client import Outbox
 from tests.factory import Factory, anonymous_registration, registration
 from tests.operator import run_flask
@@ -358,7 +359,7 @@ def test_altered_contents_raise_decryption_failed(app: Flask, journal_of_two_sch
     with app.app_context():
         appeal, school = _appeal_and_school(target)
         with pytest.raises(crypto.DecryptionFailed):
-            journal.open_contents(appeal, school)
+            open_contents(appeal, school)
         # The data key itself is intact: only the altered field fails.
         assert len(keys.open_data_key(appeal.data_key, school)) == crypto.KEY_BYTES
 
@@ -370,7 +371,7 @@ def test_moved_contents_raise_decryption_failed(app: Flask, journal_of_two_schoo
     with app.app_context():
         appeal, school = _appeal_and_school(target)
         with pytest.raises(crypto.DecryptionFailed):
-            journal.open_contents(appeal, school)
+            open_contents(appeal, school)
 
 
 def test_altered_event_ciphertext_raises_decryption_failed(app: Flask, journal_of_two_schools: Journal) -> None:
@@ -397,7 +398,7 @@ def test_altered_wrapped_key_raises_unwrap_failed(app: Flask, journal_of_two_sch
         with pytest.raises(crypto.UnwrapFailed):
             keys.open_data_key(appeal.data_key, school)
         with pytest.raises(crypto.UnwrapFailed):
-            journal.open_contents(appeal, school)
+            open_contents(appeal, school)
 
 
 def test_unknown_key_id_raises(app: Flask, journal_of_two_schools: Journal) -> None:
@@ -406,7 +407,7 @@ def test_unknown_key_id_raises(app: Flask, journal_of_two_schools: Journal) -> N
     with app.app_context():
         appeal, school = _appeal_and_school(target)
         with pytest.raises(crypto.UnknownKeyId):
-            journal.open_contents(appeal, school)
+            open_contents(appeal, school)
 
 
 def test_flask_verify_command_line(app: Flask, instance: Path, journal_of_two_schools: Journal) -> None:
@@ -427,7 +428,8 @@ def test_flask_verify_command_line(app: Flask, instance: Path, journal_of_two_sc
 
 @pytest.fixture
 def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
-    """One school's act acknowledged by the director, a meeting, and a letter decided on and answered."""
+    """One school's act acknowledged by the director, a meeting, a letter decided on and answered, and a
+    month's information presented."""
     school = factory.school()
     pedagogue, director = factory.device("pedagogue", school), factory.device("director", school)
     outbox, today = Outbox(), dt.date.today().isoformat()
@@ -458,12 +460,18 @@ def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
     outbox.add("appeal.referred", appeal, {"referred_on": today, "authority": "juvenile_inspector"}, 3)
     measure = {"taken_on": today, "kind": "material_help", "description": "Китептер.", "taken_by": "Б. О."}
     outbox.add("appeal.measure_recorded", appeal, measure, 4)
+    report = outbox.add("report.presented", None, {"month": "2025-03"})
     outbox.flush(pedagogue)
     acknowledgement = Outbox()
     acknowledgement.add("opening.acknowledged", None, {"opening_id": opening["id"]})
     acknowledgement.flush(director)
     assert outbox.needs_attention == acknowledgement.needs_attention == []
-    return {"opening": uuid.UUID(opening["id"]), "meeting": uuid.UUID(meeting["id"]), "appeal": uuid.UUID(appeal)}
+    return {
+        "opening": uuid.UUID(opening["id"]),
+        "meeting": uuid.UUID(meeting["id"]),
+        "appeal": uuid.UUID(appeal),
+        "report": uuid.UUID(report["id"]),
+    }
 
 
 def test_intact_workflow_verifies(app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
@@ -485,6 +493,8 @@ def test_intact_workflow_verifies(app: Flask, workflow: dict[str, uuid.UUID], ru
             "meeting",
             lambda row: {"record": {**row["record"], "members_present": row["record"]["members_present"][:2]}},
         ),
+        (Report, "report", lambda row: {"month": "2025-02"}),
+        (Report, "report", lambda row: {"recorded_at": row["recorded_at"] - dt.timedelta(hours=1)}),
         (Appeal, "appeal", lambda row: {"answered_on": None}),
         (Appeal, "appeal", lambda row: {"status": "closed"}),
         (Appeal, "appeal", lambda row: {"case_marks": row["case_marks"].replace("material_help", "moral_help")}),
@@ -497,6 +507,8 @@ def test_intact_workflow_verifies(app: Flask, workflow: dict[str, uuid.UUID], ru
         "act-remarks",
         "meeting-date",
         "meeting-members",
+        "report-month",
+        "report-time",
         "answer-date",
         "status",
         "case-work-kind",
@@ -513,12 +525,16 @@ def test_altered_workflow_record_is_named(
     assert str(workflow[key]) in output
 
 
-def test_deleted_meeting_is_caught(app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner) -> None:
+@pytest.mark.parametrize(("model", "key"), [(Opening, "opening"), (Meeting, "meeting"), (Report, "report")])
+def test_deleted_record_is_caught(
+    app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner, model: Any, key: str
+) -> None:
+    """An act, a meeting or a report deleted from its table: its events still name it."""
     with app.app_context():
-        db.session.execute(delete(Meeting.__table__).where(Meeting.__table__.c.uuid == workflow["meeting"]))
+        db.session.execute(delete(model.__table__).where(model.__table__.c.uuid == workflow[key]))
         db.session.commit()
     code, output = verify(runner)
-    assert code == 1 and str(workflow["meeting"]) in output and "no opening or meeting row" in output
+    assert code == 1 and f"record {workflow[key]}: its events name a record that has no row" in output
 
 
 def test_migration_0009_fills_in_the_case_work_of_letters_recorded_before_it(
@@ -538,5 +554,38 @@ def test_migration_0009_fills_in_the_case_work_of_letters_recorded_before_it(
     up = runner.invoke(args=["db", "upgrade"])
     assert up.exit_code == 0, (up.output, up.exception)
     assert _row(app, Appeal, workflow["appeal"])["case_marks"] == written == "|!||material_help|"
+    code, output = verify(runner)
+    assert code == 0, output
+
+
+def test_migration_0010_renames_presentations_to_reports_keeping_their_rows(
+    app: Flask, workflow: dict[str, uuid.UUID], runner: FlaskCliRunner
+) -> None:
+    """Down to 0009 (the table and its names were ``presentations``) and up again on a populated database:
+    the report's row is kept, every name is the models' (which a new report's insert and the drift check
+    rely on), and verify agrees."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    written = _row(app, Report, workflow["report"])
+    down = runner.invoke(args=["db", "downgrade", "0009"])
+    assert down.exit_code == 0, (down.output, down.exception)
+    with app.app_context():
+        db.session.remove()
+        tables = set(inspect(db.engine).get_table_names())
+        assert "presentations" in tables and "reports" not in tables
+        assert "ix_presentations_school_change" in {i["name"] for i in inspect(db.engine).get_indexes("presentations")}
+        old = db.session.execute(text("SELECT uuid, month FROM presentations")).one()
+        assert (uuid.UUID(str(old.uuid)), old.month) == (workflow["report"], "2025-03")
+        db.session.remove()
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, (up.output, up.exception)
+    assert _row(app, Report, workflow["report"]) == written
+    with app.app_context():
+        db.session.remove()
+        assert "presentations" not in set(inspect(db.engine).get_table_names())
+        with db.engine.connect() as conn:
+            assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
     code, output = verify(runner)
     assert code == 0, output

@@ -36,6 +36,7 @@ from sqlalchemy import (
 from server.db import db
 from server.models import Appeal, Meeting, Opening, School
 from server.services import deadlines, journal, schools
+from server.services.kinds.appeal import MARK, REFERRED  # a letter's case work as its row carries it
 from sync import rules
 from sync.calendar import WorkCalendar
 from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, AppealStatus
@@ -44,9 +45,6 @@ SMALL = 3  # counts below this (and above zero) are shown as "<3" in the report
 FEWER_THAN_SMALL = f"<{SMALL}"
 TREND_MONTHS = 12
 DONE = frozenset({AppealStatus.ANSWERED, AppealStatus.CLOSED, AppealStatus.NOT_ACCEPTED})
-
-
-MARK, REFERRED = journal.MARK, journal.REFERRED  # a letter's case work as its row carries it (case_marks)
 
 
 def _marks(value: ColumnElement[str], mark: str) -> ColumnElement[int]:

@@ -1,12 +1,14 @@
-"""The append-only journal: events, the appeals projection, serial numbers and the hash chain.
+"""The append-only journal: the school's lock, change and serial numbers, events and the hash chain.
 
-Every accepted mutation becomes one event, chained to the school's previous one, and updates its
-appeal's row in the same transaction. Callers hold the school's lock (``lock_school``) throughout, which
-is what makes serial numbers gapless and change numbers grow in commit order.
+Every accepted mutation becomes one event, chained to the school's previous one, and changes its record's
+row in the same transaction: what that means for each kind of record is its module under
+``server/services/kinds/``, which calls ``append_event`` here. Callers hold the school's lock
+(``lock_school``) throughout, which is what makes serial numbers gapless and change numbers grow in commit
+order.
 
-``record`` refuses (``Refusal``, ``Conflict``) before it changes anything, and does not flush: the caller
-decides whether each mutation gets a savepoint and a flush of its own or a whole batch is flushed at once
-(``server/services/sync.py``).
+An event's data is split as it is appended: what stays readable (``PUBLIC_FIELDS``, and the registration's
+metadata) goes into ``Event.meta``, the rest is sealed under its record's data key; ``event_data`` joins
+them again.
 """
 
 from __future__ import annotations
@@ -14,32 +16,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, Meeting, Opening, Presentation, School, SerialCounter, utcnow
-from server.services import keys, schools
+from server.models import Appeal, Event, School, SerialCounter
 from server.services.accounts import Actor
 from sync import rules
 from sync.chain import chain_hash
 from sync.events import EventType
-
-CONTENTS_FIELD = "contents"
-REMARKS_FIELD = "remarks"
-
-# A letter's case work as the figures count it (``figures.counts_of_schools``), kept on its row: a mark
-# between bars for each referral (``REFERRED``) and then for each measure (its kind), "|!||material_help|".
-# Kinds hold no bar, so counting a mark's occurrences counts exactly those; a referral is no kind of
-# measure. On the row, a district's count reads it with the letter instead of probing the events of each
-# of its 42,000 letters (docs/BENCHMARKS.md).
-MARK = "|"
-REFERRED = "!"
 
 # The fields of each case event that stay readable in the journal: dates, choices from closed lists and
 # numbers, which the deadlines and the monthly figures count. Everything else an event carries is sealed.
@@ -110,67 +98,13 @@ def chain_record(event: Event, school: School) -> dict[str, Any]:
         "meta": event.meta,
         "sealed": base64.b64encode(event.sealed).decode() if event.sealed is not None else None,
     }
-    if event.subject is not None:  # an opening or a meeting; appeal events keep their original record
+    if event.subject is not None:  # a record that is no appeal; appeal events keep their original record
         record["subject"] = str(event.subject)
     return record
 
 
 def event_field(event_id: uuid.UUID) -> str:
     return f"event:{event_id}"
-
-
-def row_meta(appeal: Appeal) -> dict[str, Any]:
-    return {
-        "received_on": appeal.received_on.isoformat(),
-        "opening_id": str(appeal.opening_id) if appeal.opening_id else None,
-        "category": appeal.category,
-        "urgent": appeal.urgent,
-        "anonymous": appeal.anonymous,
-        "applicant_role": appeal.applicant_role,
-    }
-
-
-def open_contents(appeal: Appeal, school: School, data_key: bytes | None = None) -> dict[str, Any]:
-    """The sealed part of a journal row: the registration's confidential fields and the case work."""
-    key = data_key if data_key is not None else keys.open_data_key(appeal.data_key, school)
-    contents: dict[str, Any] = crypto.open_json(
-        key, appeal.contents, str(school.uuid), str(appeal.uuid), CONTENTS_FIELD
-    )
-    return contents
-
-
-def state_of(appeal: Appeal, school: School, data_key: bytes | None = None) -> dict[str, Any]:
-    """The case as the rules see it, decrypted."""
-    contents = open_contents(appeal, school, data_key)
-    case = contents.pop("case")
-    registration = rules.join_registration(row_meta(appeal), contents)
-    return {"status": appeal.status, "version": appeal.version, "registration": registration, "case": case}
-
-
-def case_marks(referrals: int, measure_kinds: Iterable[str]) -> str | None:
-    """The case work's marks (see ``MARK``): ``referrals`` referrals, then the measures' kinds in order."""
-    return "".join(MARK + mark + MARK for mark in [REFERRED] * referrals + list(measure_kinds)) or None
-
-
-def _write_projection(appeal: Appeal, school: School, data_key: bytes, state: dict[str, Any], now: dt.datetime) -> None:
-    meta, contents = rules.split_registration(state["registration"])
-    appeal.received_on = dt.date.fromisoformat(meta["received_on"])
-    appeal.opening_id = uuid.UUID(meta["opening_id"]) if meta["opening_id"] else None
-    appeal.category = meta["category"]
-    appeal.urgent = meta["urgent"]
-    appeal.anonymous = meta["anonymous"]
-    appeal.applicant_role = meta["applicant_role"]
-    sealed = {**contents, "case": state["case"]}
-    appeal.contents = crypto.seal_json(data_key, sealed, str(school.uuid), str(appeal.uuid), CONTENTS_FIELD)
-    appeal.status = state["status"]
-    appeal.version = state["version"]
-    appeal.answered_on = rules.answered_on(state)
-    case = state["case"]
-    appeal.case_marks = case_marks(len(case["referrals"]), (measure["kind"] for measure in case["measures"]))
-    closed = state["case"]["closed"]
-    appeal.closed_on = dt.date.fromisoformat(closed["closed_on"]) if closed else None
-    appeal.updated_at = now
-    appeal.change_no = next_change_no(school)
 
 
 def _event_parts(mutation: dict[str, Any], appeal: Appeal | None) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -197,7 +131,7 @@ def _event_parts(mutation: dict[str, Any], appeal: Appeal | None) -> tuple[dict[
 
 
 def event_record_id(event: Event) -> str:
-    """The record whose data key seals the event: its appeal, or the opening or meeting it is about."""
+    """The record whose data key seals the event: its appeal, or the record it is about (``Event.subject``)."""
     return str(event.appeal.uuid if event.appeal is not None else event.subject)
 
 
@@ -216,7 +150,7 @@ def event_data(event: Event, school: School, data_key: bytes | None) -> dict[str
     return {**{k: v for k, v in event.meta.items() if k != "base_version"}, **sealed}
 
 
-def _append_event(
+def append_event(
     school: School,
     actor: Actor,
     mutation: dict[str, Any],
@@ -226,6 +160,8 @@ def _append_event(
     subject: uuid.UUID | None = None,
     data_key: bytes | None = None,
 ) -> Event:
+    """The mutation as the next event of the school's chain, about ``appeal`` or ``subject``; its data's
+    confidential part sealed under ``data_key``. Added to the session, not flushed."""
     meta, secret = _event_parts(mutation, appeal)
     record_id = str(appeal.uuid if appeal is not None else subject)
     sealed = None
@@ -251,276 +187,3 @@ def _append_event(
     school.chain_length, school.chain_head = event.position, event.hash
     db.session.add(event)
     return event
-
-
-class Lookups:
-    """The appeals and openings a batch of mutations names, fetched in two queries before the batch runs.
-
-    Asking for them one mutation at a time cost a query each, and every query first flushed the rows of the
-    mutations before it: per-row work that dominated a push of 200 letters. Answered from here, and kept
-    current as the batch creates records, a batch of registrations runs no query until its one flush.
-    Records the batch did not name are looked up in the database as before.
-    """
-
-    def __init__(self, school: School, mutations: Iterable[dict[str, Any]], today: dt.date) -> None:
-        self.school = school
-        self.today = today  # the school's date for the whole batch, as the rules see it
-        self.recorded_events: set[uuid.UUID] = set()  # events this batch has recorded
-        appeal_ids: set[uuid.UUID] = set()
-        opening_ids: set[uuid.UUID] = set()
-        self.event_ids: set[uuid.UUID] = set()
-        for mutation in mutations:
-            self.event_ids.add(mutation["id"])
-            if mutation.get("appeal_id") is not None:
-                appeal_ids.add(mutation["appeal_id"])
-            named = _opening_named(mutation)
-            if named is not None:
-                opening_ids.add(named)
-        # Appeals of any school: a registration under another school's appeal id is refused (_record_appeal).
-        self._appeals: dict[uuid.UUID, Appeal | None] = dict.fromkeys(appeal_ids)
-        if appeal_ids:
-            query = select(Appeal).where(Appeal.uuid.in_(appeal_ids)).options(joinedload(Appeal.data_key))
-            self._appeals.update({appeal.uuid: appeal for appeal in db.session.scalars(query)})
-        self._openings: dict[uuid.UUID, Opening | None] = dict.fromkeys(opening_ids)
-        if opening_ids:
-            query_openings = select(Opening).where(Opening.uuid.in_(opening_ids), Opening.school_id == school.id)
-            self._openings.update({opening.uuid: opening for opening in db.session.scalars(query_openings)})
-        # Event ids already stored: each such mutation is a resend (or another school's id).
-        self.stored_events: set[uuid.UUID] = (
-            set(db.session.scalars(select(Event.uuid).where(Event.uuid.in_(self.event_ids))))
-            if self.event_ids
-            else set()
-        )
-
-    def appeal(self, appeal_id: uuid.UUID) -> Appeal | None:
-        """The school's appeal with this id, as it stands in this batch."""
-        if appeal_id not in self._appeals:
-            return find_appeal(self.school, appeal_id)
-        appeal = self._appeals[appeal_id]
-        return appeal if appeal is not None and appeal.school_id == self.school.id else None
-
-    def taken_elsewhere(self, appeal_id: uuid.UUID) -> bool:
-        """Whether another school holds an appeal with this id."""
-        if appeal_id not in self._appeals:
-            return db.session.scalar(select(Appeal.id).where(Appeal.uuid == appeal_id)) is not None
-        appeal = self._appeals[appeal_id]
-        return appeal is not None and appeal.school_id != self.school.id
-
-    def opening(self, opening_id: uuid.UUID) -> Opening | None:
-        if opening_id not in self._openings:
-            return find_opening(self.school, opening_id)
-        return self._openings[opening_id]
-
-    def created(self, recorded: Recorded) -> None:
-        """A record this batch made: later mutations of the batch find it here, not yet in the database."""
-        if isinstance(recorded, Appeal):
-            self._appeals[recorded.uuid] = recorded
-        elif isinstance(recorded, Opening):
-            self._openings[recorded.uuid] = recorded
-
-    def forget(self, mutation: dict[str, Any]) -> None:
-        """After a savepoint's rollback: what the mutation may have created is gone, so ask the database."""
-        self._appeals.pop(mutation.get("appeal_id"), None)  # type: ignore[arg-type]
-        self._openings.pop(mutation["id"], None)
-
-
-def _opening_named(mutation: dict[str, Any]) -> uuid.UUID | None:
-    """The opening a registration, or an amendment of it, says the letter was taken out at."""
-    if mutation["type"] is EventType.APPEAL_REGISTERED:
-        named = mutation["data"].get("opening_id")
-    elif mutation["type"] is EventType.APPEAL_AMENDED:
-        named = mutation["data"]["changes"].get("opening_id")
-    else:
-        return None
-    return uuid.UUID(named) if named else None
-
-
-def find_appeal(school: School, appeal_id: uuid.UUID) -> Appeal | None:
-    return db.session.scalar(select(Appeal).where(Appeal.uuid == appeal_id, Appeal.school_id == school.id))
-
-
-def find_opening(school: School, opening_id: uuid.UUID) -> Opening | None:
-    return db.session.scalar(select(Opening).where(Opening.uuid == opening_id, Opening.school_id == school.id))
-
-
-def find_meeting(school: School, meeting_id: uuid.UUID) -> Meeting | None:
-    return db.session.scalar(select(Meeting).where(Meeting.uuid == meeting_id, Meeting.school_id == school.id))
-
-
-def find_presentation(school: School, presentation_id: uuid.UUID) -> Presentation | None:
-    return db.session.scalar(
-        select(Presentation).where(Presentation.uuid == presentation_id, Presentation.school_id == school.id)
-    )
-
-
-def presentation_state(presentation: Presentation) -> dict[str, Any]:
-    return {"version": presentation.version, "report": {"month": presentation.month}}
-
-
-def opening_state(opening: Opening, school: School, data_key: bytes | None = None) -> dict[str, Any]:
-    key = data_key if data_key is not None else keys.open_data_key(opening.data_key, school)
-    remarks = crypto.open_json(key, opening.remarks, str(school.uuid), str(opening.uuid), REMARKS_FIELD)
-    return {
-        "version": opening.version,
-        "opening": {**opening.record, REMARKS_FIELD: remarks},
-        "acknowledged": opening.acknowledged_at is not None,
-    }
-
-
-def meeting_state(meeting: Meeting) -> dict[str, Any]:
-    return {"version": meeting.version, "meeting": meeting.record}
-
-
-def _context(school: School, mutation: dict[str, Any], lookups: Lookups) -> dict[str, Any]:
-    """What the rules need from outside the record: the school's quorum, the meeting a decision names."""
-    if mutation["type"] is EventType.MEETING_RECORDED:
-        return {"quorum": schools.settings_of(school)["quorum"]}
-    if mutation["type"] is EventType.REPORT_PRESENTED:
-        month = mutation["data"]["month"]
-        taken = db.session.scalar(
-            select(Presentation.id).where(Presentation.school_id == school.id, Presentation.month == month)
-        )
-        return {"presented": [month] if taken else []}
-    if mutation["type"] is EventType.APPEAL_DECIDED:
-        meeting = find_meeting(school, uuid.UUID(mutation["data"]["meeting_id"]))
-        return {"meetings": {str(meeting.uuid): meeting.record} if meeting else {}}
-    if mutation["type"] in (EventType.APPEAL_REGISTERED, EventType.APPEAL_AMENDED):
-        # The opening the letter (as registered, or as corrected) says it was taken out at.
-        if mutation["type"] is EventType.APPEAL_REGISTERED or "opening_id" in mutation["data"]["changes"]:
-            named = _opening_named(mutation)
-        else:
-            appeal = lookups.appeal(mutation["appeal_id"])
-            named = appeal.opening_id if appeal is not None else None
-        opening = lookups.opening(named) if named else None
-        return {"openings": {str(opening.uuid): opening.record} if opening else {}}
-    return {}
-
-
-def _record_appeal(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date, lookups: Lookups) -> Appeal:
-    event_type: EventType = mutation["type"]
-    appeal = lookups.appeal(mutation["appeal_id"])
-    # Another school's case: a registration is refused like any taken id; other events simply find nothing.
-    if appeal is None and event_type is EventType.APPEAL_REGISTERED and lookups.taken_elsewhere(mutation["appeal_id"]):
-        raise rules.Refusal("appeal_exists", "An appeal with this id is registered already.")
-    if appeal is not None and appeal.erased_at is not None:
-        # The retention period destroyed its key: there is no case left to work on or correct.
-        raise rules.Refusal("appeal_erased", "The contents of this case were erased after its retention period.")
-    data_key = keys.open_data_key(appeal.data_key, school) if appeal is not None else None
-    state = state_of(appeal, school, data_key) if appeal is not None else None
-    new_state = rules.evolve(
-        state, event_type, mutation["base_version"], mutation["data"], today, _context(school, mutation, lookups)
-    )
-    now = utcnow()
-    if appeal is None:
-        key_row, data_key = keys.create_data_key(school, mutation["appeal_id"])
-        year = rules.school_year(dt.date.fromisoformat(new_state["registration"]["received_on"]))
-        appeal = Appeal(
-            uuid=mutation["appeal_id"],
-            school_id=school.id,
-            data_key=key_row,
-            school_year=year,
-            serial_no=next_serial(school, year),
-            registered_by_id=actor.user.id,
-            registered_at=now,
-        )
-        db.session.add(appeal)
-        lookups.created(appeal)
-    assert data_key is not None
-    _write_projection(appeal, school, data_key, new_state, now)
-    _append_event(school, actor, mutation, now, appeal=appeal, data_key=data_key)
-    return appeal
-
-
-def _record_opening(
-    actor: Actor, school: School, mutation: dict[str, Any], today: dt.date, lookups: Lookups
-) -> Opening:
-    now = utcnow()
-    if mutation["type"] is EventType.OPENING_RECORDED:
-        state = rules.evolve(None, mutation["type"], None, mutation["data"], today)
-        data = state["opening"]
-        key_row, data_key = keys.create_data_key(school, mutation["id"])
-        opening = Opening(
-            uuid=mutation["id"],
-            school_id=school.id,
-            data_key=key_row,
-            opened_at=dt.datetime.fromisoformat(data["opened_at"]),
-            record={k: v for k, v in data.items() if k != REMARKS_FIELD},
-            remarks=crypto.seal_json(
-                data_key, data[REMARKS_FIELD], str(school.uuid), str(mutation["id"]), REMARKS_FIELD
-            ),
-            recorded_by_id=actor.user.id,
-            recorded_at=now,
-            version=state["version"],
-            change_no=next_change_no(school),
-        )
-        db.session.add(opening)
-        lookups.created(opening)
-        _append_event(school, actor, mutation, now, subject=opening.uuid, data_key=data_key)
-        return opening
-    found = lookups.opening(uuid.UUID(mutation["data"]["opening_id"]))
-    state = rules.evolve(
-        opening_state(found, school) if found else None, mutation["type"], None, mutation["data"], today
-    )
-    assert found is not None  # the rules refuse an opening that is not there
-    found.version = state["version"]
-    found.acknowledged_at, found.acknowledged_by_id = now, actor.user.id
-    found.change_no = next_change_no(school)
-    _append_event(school, actor, mutation, now, subject=found.uuid)
-    return found
-
-
-def _record_meeting(
-    actor: Actor, school: School, mutation: dict[str, Any], today: dt.date, lookups: Lookups
-) -> Meeting:
-    state = rules.evolve(None, mutation["type"], None, mutation["data"], today, _context(school, mutation, lookups))
-    now = utcnow()
-    meeting = Meeting(
-        uuid=mutation["id"],
-        school_id=school.id,
-        held_on=dt.date.fromisoformat(state["meeting"]["held_on"]),
-        record=state["meeting"],
-        recorded_by_id=actor.user.id,
-        recorded_at=now,
-        version=state["version"],
-        change_no=next_change_no(school),
-    )
-    db.session.add(meeting)
-    _append_event(school, actor, mutation, now, subject=meeting.uuid)
-    return meeting
-
-
-def _record_report(
-    actor: Actor, school: School, mutation: dict[str, Any], today: dt.date, lookups: Lookups
-) -> Presentation:
-    state = rules.evolve(None, mutation["type"], None, mutation["data"], today, _context(school, mutation, lookups))
-    now = utcnow()
-    presentation = Presentation(
-        uuid=mutation["id"],
-        school_id=school.id,
-        month=state["report"]["month"],
-        recorded_by_id=actor.user.id,
-        recorded_at=now,
-        version=state["version"],
-        change_no=next_change_no(school),
-    )
-    db.session.add(presentation)
-    _append_event(school, actor, mutation, now, subject=presentation.uuid)
-    return presentation
-
-
-Recorded = Appeal | Opening | Meeting | Presentation
-
-_RECORDERS: dict[str, Callable[[Actor, School, dict[str, Any], dt.date, Lookups], Recorded]] = {
-    "appeal": _record_appeal,
-    "opening": _record_opening,
-    "meeting": _record_meeting,
-    "report": _record_report,
-}
-
-
-def record(actor: Actor, school: School, mutation: dict[str, Any], lookups: Lookups, today: dt.date) -> Recorded:
-    """Apply one validated mutation: rules, projection, event; nothing is flushed yet.
-
-    Raises ``Refusal`` or ``Conflict`` before changing anything, so a refused mutation needs no rollback."""
-    recorder = _RECORDERS[mutation["type"].entity]
-    return recorder(actor, school, mutation, today, lookups)

@@ -3,20 +3,23 @@
 A push is one transaction. Replays (``seq <= last_seq``) are answered from their receipts; the new
 mutations are applied and flushed together (``push`` says how a refused one leaves nothing behind), and
 the device's ``last_seq`` moves in the same transaction as the effects it acknowledges.
+
+Both go through the registry of kinds of records (``server/services/kinds/``): a push records each
+mutation with its kind, a pull merges the kinds' changed rows and shows each with its kind.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+import itertools
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from server.db import begin_write, db
 from server.errors import Conflict, Forbidden
-from server.models import Appeal, Device, Event, Meeting, Opening, Presentation, Receipt, School
-from server.services import audit, changes, deadlines, journal, schools
+from server.models import Device, Event, Receipt, School
+from server.services import audit, deadlines, journal, kinds, schools
 from server.services.accounts import Actor
 from sync import rules
 from sync.calendar import WorkCalendar
@@ -24,28 +27,26 @@ from sync.events import ROLES_ALLOWED, ROLES_READING_CONTENTS, Role
 
 
 def _result(
-    mutation: dict[str, Any], status: str, error: str | None = None, record: journal.Recorded | None = None
+    mutation: dict[str, Any], status: str, error: str | None = None, record: kinds.Record | None = None
 ) -> dict[str, Any]:
     return {
         "seq": mutation["seq"],
         "id": mutation["id"],
         "status": status,
         "error": error,
-        "serial_no": record.serial_no if isinstance(record, Appeal) else None,
+        # A numbered record's number in the journal (a letter's serial number); other records have none.
+        "serial_no": getattr(record, "serial_no", None),
         "version": record.version if record is not None else None,
     }
 
 
-def _record_of(event: Event, school: School) -> journal.Recorded | None:
-    """The record a known event changed, for answering its replay: the appeal, opening or meeting."""
+def _record_of(event: Event, school: School) -> kinds.Record | None:
+    """The record a known event changed, for answering its replay."""
     if event.appeal is not None:
         return event.appeal
     assert event.subject is not None
-    return (
-        journal.find_opening(school, event.subject)
-        or journal.find_meeting(school, event.subject)
-        or journal.find_presentation(school, event.subject)
-    )
+    found: kinds.Record | None = kinds.kind_of(event.type).find(school, event.subject)
+    return found
 
 
 def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
@@ -59,7 +60,7 @@ def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
     return {**_result(mutation, status, receipt.error), "serial_no": receipt.serial_no, "version": receipt.version}
 
 
-def _apply(actor: Actor, mutation: dict[str, Any], lookups: journal.Lookups, careful: bool) -> dict[str, Any]:
+def _apply(actor: Actor, mutation: dict[str, Any], lookups: kinds.Lookups, careful: bool) -> dict[str, Any]:
     """One new mutation's answer. ``careful``: in a savepoint of its own, flushed at once (see ``push``)."""
     school = actor.school
     if mutation["id"] in lookups.stored_events or mutation["id"] in lookups.recorded_events:
@@ -72,10 +73,10 @@ def _apply(actor: Actor, mutation: dict[str, Any], lookups: journal.Lookups, car
     try:
         if careful:
             with db.session.begin_nested():
-                recorded = journal.record(actor, school, mutation, lookups, lookups.today)
+                recorded = kinds.record(actor, school, mutation, lookups, lookups.today)
                 db.session.flush()
         else:
-            recorded = journal.record(actor, school, mutation, lookups, lookups.today)
+            recorded = kinds.record(actor, school, mutation, lookups, lookups.today)
     except rules.Refusal as refusal:
         return _result(mutation, "rejected", refusal.code)
     except IntegrityError:
@@ -85,13 +86,13 @@ def _apply(actor: Actor, mutation: dict[str, Any], lookups: journal.Lookups, car
         lookups.forget(mutation)
         return _result(mutation, "rejected", "id_conflict")
     except rules.Conflict:
-        return _result(mutation, "conflict", "stale_version", record=lookups.appeal(mutation["appeal_id"]))
+        return _result(mutation, "conflict", "stale_version", record=lookups.target(mutation))
     lookups.recorded_events.add(mutation["id"])
     return _result(mutation, "applied", record=recorded)
 
 
 def _apply_all(actor: Actor, device: Device, mutations: list[dict[str, Any]], careful: bool) -> list[dict[str, Any]]:
-    lookups = journal.Lookups(actor.school, mutations, journal.school_today(actor.school))
+    lookups = kinds.lookups_for(actor.school, mutations, journal.school_today(actor.school))
     results = [_apply(actor, mutation, lookups, careful) for mutation in mutations]
     db.session.flush()
     if results:
@@ -180,43 +181,35 @@ def pull(actor: Actor, cursor: int, limit: int) -> dict[str, Any]:
         )
     school = actor.school
     # Each kind of record has its own change numbers from the one counter: merge the first pages of each.
-    rows: list[journal.Recorded] = sorted(
-        [
-            *_changed_since(Appeal, school, cursor, limit + 1),
-            *_changed_since(Opening, school, cursor, limit + 1),
-            *_changed_since(Meeting, school, cursor, limit + 1),
-            *_changed_since(Presentation, school, cursor, limit + 1),
-        ],
+    rows: list[kinds.Record] = sorted(
+        itertools.chain.from_iterable(kind.changed_since(school, cursor, limit + 1) for kind in kinds.KINDS.values()),
         key=lambda row: row.change_no,
     )
     page = rows[:limit]
-    appeals = [row for row in page if isinstance(row, Appeal)]
-    history: dict[int, list[Event]] = {appeal.id: [] for appeal in appeals}
-    for event in db.session.scalars(
-        select(Event).where(Event.appeal_id.in_(history)).options(joinedload(Event.user)).order_by(Event.position)
-    ):
-        history[event.appeal_id or 0].append(event)
     settings = schools.settings_of(school)
     today = journal.school_today(school)
-    published = deadlines.work_calendar(settings, deadlines.calendar_years(today))
-    # The page's deadlines are counted on a calendar reaching back to its oldest letter.
-    oldest = min((appeal.received_on for appeal in appeals), default=None)
-    calendar = deadlines.work_calendar(settings, deadlines.calendar_years(today, oldest))
+    shown = kinds.PullPage(school, with_contents, settings, today)
+    changes = sorted(
+        itertools.chain.from_iterable(
+            kind.render(of_kind, shown)
+            for kind in kinds.KINDS.values()
+            if (of_kind := [row for row in page if isinstance(row, kind.model)])
+        ),
+        key=lambda change: int(change["change_no"]),
+    )
     answer = _page(
         school,
-        [_change(row, school, with_contents, history, calendar, settings["due_in_days"]) for row in page],
+        changes,
         page[-1].change_no if page else cursor,
         has_more=len(rows) > limit,
         settings=settings,
-        published=published,
+        published=deadlines.work_calendar(settings, deadlines.calendar_years(today)),
     )
-    if with_contents:
+    if shown.reads:
         # An erased case is sent without contents: nothing is decrypted, so nothing is read.
-        read = [(appeal.id, appeal.uuid) for appeal in appeals if appeal.erased_at is None]
-        if read:
-            reader, school_id = audit.Reader.of(actor), school.id
-            begin_write()
-            audit.record_reads(school_id, reader, read)
+        reader, school_id = audit.Reader.of(actor), school.id
+        begin_write()
+        audit.record_reads(school_id, reader, shown.reads)
     return answer
 
 
@@ -240,31 +233,3 @@ def _page(
         # The printed journal shows the chain's head: a page printed later proves what was written by then.
         "chain": {"head": school.chain_head, "length": school.chain_length},
     }
-
-
-_Record = TypeVar("_Record", Appeal, Opening, Meeting, Presentation)
-
-
-def _changed_since(model: type[_Record], school: School, cursor: int, limit: int) -> list[_Record]:
-    query = select(model).where(model.school_id == school.id, model.change_no > cursor)
-    if model is Appeal:
-        # Each appeal's data key is opened for its contents: in the same query, not one query per appeal.
-        query = query.options(joinedload(Appeal.data_key))
-    return list(db.session.scalars(query.order_by(model.change_no).limit(limit)))
-
-
-def _change(
-    row: journal.Recorded,
-    school: School,
-    with_contents: bool,
-    history: dict[int, list[Event]],
-    calendar: WorkCalendar,
-    due_in: int,
-) -> dict[str, Any]:
-    if isinstance(row, Appeal):
-        return changes.appeal_change(row, school, with_contents, history[row.id], calendar, due_in)
-    if isinstance(row, Opening):
-        return changes.opening_change(row, school)
-    if isinstance(row, Presentation):
-        return changes.report_change(row)
-    return changes.meeting_change(row)

@@ -20,7 +20,7 @@ from playwright.sync_api import Page, expect
 
 import tests.test_figures as figures_fixture
 from server.db import db
-from server.models import Presentation, School
+from server.models import Report, School
 from server.services import journal
 from tests.browser.conftest import LiveServer
 from tests.browser.tablet import Tablet, leaks
@@ -231,4 +231,4 @@ def test_the_pedagogue_is_reminded_of_last_months_information_until_it_is_marked
     expect(page.locator(".status-bar")).not_to_contain_text("…")
     with app.app_context():
         last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
-        assert [p.month for p in db.session.query(Presentation).all()] == [last_month]
+        assert [p.month for p in db.session.query(Report).all()] == [last_month]
