@@ -27,25 +27,7 @@ from server.models import Appeal, Event, School, SerialCounter
 from server.services.accounts import Actor
 from sync import rules
 from sync.chain import chain_hash
-from sync.events import EventType
-
-# The fields of each case event that stay readable in the journal: dates, choices from closed lists and
-# numbers, which the deadlines and the monthly figures count. Everything else an event carries is sealed.
-PUBLIC_FIELDS: dict[EventType, tuple[str, ...]] = {
-    EventType.APPEAL_NOT_ACCEPTED: ("decided_on",),
-    EventType.APPEAL_DECIDED: ("meeting_id",),
-    EventType.APPEAL_REFERRED: ("referred_on", "authority"),
-    EventType.APPEAL_FEEDBACK_RECEIVED: ("referral_no", "received_on"),
-    EventType.APPEAL_ANSWERED: ("answered_on", "way", "kind"),
-    EventType.APPEAL_NOTICE_POSTED: ("answer_no", "posted_on"),
-    EventType.APPEAL_NOTICE_REMOVED: ("answer_no", "removed_on"),
-    EventType.APPEAL_MEASURE_RECORDED: ("taken_on", "kind"),
-    EventType.APPEAL_CLOSED: ("closed_on",),
-    EventType.OPENING_RECORDED: ("opened_at", "members", "letters_count", "seal"),
-    EventType.OPENING_ACKNOWLEDGED: ("opening_id",),
-    EventType.MEETING_RECORDED: ("held_on", "members_present"),
-    EventType.REPORT_PRESENTED: ("month",),
-}
+from sync.events import PUBLIC_FIELDS, EventType
 
 
 def lock_school(school_id: int) -> School:
