@@ -25,6 +25,7 @@ from server.db import db
 from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, School, User
 from server.services import journal, keys
 from sync.client import Outbox
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 from tests.operator import run_flask
 
@@ -430,7 +431,7 @@ def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
     """One school's act acknowledged by the director, a meeting, and a letter decided on and answered."""
     school = factory.school()
     pedagogue, director = factory.device("pedagogue", school), factory.device("director", school)
-    outbox, today = Outbox(), dt.date.today().isoformat()
+    outbox, today = Outbox(), school_today().isoformat()
     opening = outbox.add(
         "opening.recorded",
         None,

@@ -16,6 +16,8 @@ from flask import Flask
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from tests.clock import SCHOOL_ZONE
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these Chromium keeps dialling Google's services, which this closed network refuses.
 CHROMIUM_ARGS = [
@@ -82,7 +84,7 @@ def context(playwright: Playwright, live_server: LiveServer, tmp_path: Path) -> 
         args=CHROMIUM_ARGS,
         viewport=TABLET_PORTRAIT,
         locale="ky-KG",
-        timezone_id="Asia/Bishkek",
+        timezone_id=SCHOOL_ZONE.key,
         base_url=live_server.url,
         service_workers="allow",
     )
