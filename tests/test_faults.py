@@ -633,16 +633,14 @@ def integrity_check(path: Path, where: str) -> int:
 
 
 @pytest.fixture
-def scenario(app: Flask, instance: Path, migrated: Path, tmp_path: Path) -> Iterator[Scenario]:
+def scenario(app: Flask, instance: Path, migrated: Path, gunicorn: Callable[..., Gunicorn]) -> Iterator[Scenario]:
     """A real gunicorn on the test's instance behind the fault proxy; installed by the test."""
-    server = Gunicorn(instance, tmp_path / "gunicorn.log")
+    server = gunicorn(instance)
     proxy = FaultProxy(server.port)
     try:
         yield Scenario(app, instance, None if POSTGRES_URL else migrated, server, proxy)
     finally:
         proxy.stop()
-        server.stop()
-    assert "Traceback" not in server.log_text(), server.log_text()
 
 
 def test_randomized_faults_lose_and_duplicate_nothing(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:
