@@ -157,7 +157,7 @@ def test_the_disk_reader_finds_what_a_page_stores_in_plain(playwright: Playwrigh
                              document.body.append(f); }""")
     page.locator("textarea").fill(probes["typed"])
     page.evaluate("location.hash = '#/next'")
-    page.wait_for_timeout(500)
+    page.wait_for_url(re.compile("#/next$"))  # the browser committed the navigation, the page's state with it
     context.close()
 
     hits = chromium_disk.scan(profile, list(probes.values()))
