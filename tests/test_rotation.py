@@ -1,7 +1,8 @@
 """Master-key rotation: ``rotate-key`` re-wraps every data key under a new master key in batches, resumes
 after an interruption (an exception after one batch, or ``kill -9``), lets the running app go on reading,
 and ``--finish`` retires the old key: afterwards every letter still opens and ``verify`` passes, while
-the old key alone opens nothing.
+the old key alone opens nothing. The running app's reload period passes on its own note of when it last
+read the key files, moved back by the test, never in a sleep.
 """
 
 from __future__ import annotations

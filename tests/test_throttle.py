@@ -1,6 +1,7 @@
 """Login throttling: failed passwords per account, logins per address, counted by every worker together.
 
-The window passes on the storage's clock, which the tests move instead of sleeping through a minute.
+The window passes on the storage's clock, which the tests move instead of sleeping through a minute. The
+several-worker test runs the suite's one gunicorn (the ``gunicorn`` fixture) with single-request workers.
 """
 
 from __future__ import annotations

@@ -2,6 +2,10 @@
 
 "Offline" here is real: the server is stopped, so every request from the page and its service worker
 fails as on a tablet whose school lost its internet; ``online()`` starts it again on the same port.
+
+Every browser context is on the school's time zone (``tests.clock.SCHOOL_ZONE``), whatever the host's, as a
+tablet at the school is; the host's zone reaches the server and Chromium's process only, which is what
+``make test-other-zone`` varies.
 """
 
 from __future__ import annotations
