@@ -10,10 +10,10 @@ FUZZ_CASES ?= 500
 FUZZ_SEED ?= $(shell date +%s)
 
 .DEFAULT_GOAL := help
-.PHONY: help install install-dev browser run test test-js test-postgres lint verify migration screenshots bench fuzz faults audit clean
+.PHONY: help install install-dev browser run test test-js test-other-zone test-postgres lint verify migration screenshots bench fuzz faults audit clean
 
 help: ## List every target with what it does
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ node_modules/.installed: package.json package-lock.json
 
 test-js: node_modules/.installed ## Run the PWA's JavaScript module tests (node --test)
 	node --test tests/js/
+
+test-other-zone: install-dev browser ## JavaScript and browser tests on a host whose date is not the school's (Bishkek's) now
+	@zone="$$($(BIN)/python -m tests.clock)"; \
+	echo "host TZ=$$zone: $$(TZ=$$zone date '+%F %H:%M'); the school's: $$(TZ=Asia/Bishkek date '+%F %H:%M')"; \
+	TZ="$$zone" node --test tests/js/ && TZ="$$zone" $(BIN)/pytest tests/browser
 
 test-postgres: install-dev browser ## Run the suite on a local PostgreSQL cluster, starting (or installing) it first
 	DATABASE_URL="$$(bash .ci/postgres)" $(BIN)/pytest

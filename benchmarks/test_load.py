@@ -29,11 +29,10 @@ import json
 import os
 import random
 import sqlite3
-import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ from sync.client import Outbox, SyncClient, SyncError
 from sync.events import Role
 from tests.conftest import make_app
 from tests.factory import PASSWORD, registration
-from tests.faults import GUNICORN, ROOT, free_port
+from tests.faults import Gunicorn
 
 DEVICES = 200
 SCHOOLS = 40  # five tablets a school: a pedagogue's and the commission members' share the school's journal
@@ -61,7 +60,6 @@ THREADS = int(os.environ.get("ISHENIM_LOAD_THREADS", "4"))
 # sync would race the server's close. Behind nginx or Caddy the proxy holds the tablets' connections.
 KEEP_ALIVE = 30
 P95_BUDGET_MS = 300.0
-READY_TIMEOUT = 60.0
 
 
 @dataclass
@@ -99,42 +97,15 @@ def _enrol(instance: Path, monkeypatch: pytest.MonkeyPatch) -> list[Tablet]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[int, list[Tablet], Path]]:
+def server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gunicorn: Callable[..., Gunicorn]
+) -> tuple[int, list[Tablet], Path]:
+    monkeypatch.delenv("DATABASE_URL", raising=False)  # SQLite in the instance, its master.key beside it
     tablets = _enrol(tmp_path, monkeypatch)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_") and k != "DATABASE_URL"}
-    env["ISHENIM_INSTANCE"] = str(tmp_path)  # SQLite in the instance, its master.key beside it
-    command = [
-        str(GUNICORN), "--worker-class", "gthread", "--workers", str(WORKERS), "--threads", str(THREADS),
-        "--keep-alive", str(KEEP_ALIVE), "--bind", f"127.0.0.1:{port}", "--timeout", "120",
-        "--log-level", "warning", "wsgi:app",
-    ]  # fmt: skip
-    log = tmp_path / "gunicorn.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True)  # noqa: S603
-    try:
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "gunicorn did not answer"
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            try:
-                connection.request("GET", "/api/v1/openapi.json")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-            finally:
-                connection.close()
-        yield port, tablets, tmp_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-        assert "Traceback" not in log.read_text(errors="replace"), log.read_text(errors="replace")[-4000:]
+    threaded = ["--worker-class", "gthread", "--threads", str(THREADS), "--keep-alive", str(KEEP_ALIVE)]
+    started = gunicorn(tmp_path, threaded, workers=WORKERS)
+    started.start()
+    return started.port, tablets, tmp_path
 
 
 def _transport(port: int, tablet: Tablet, state: dict[str, http.client.HTTPConnection]) -> Any:
@@ -193,6 +164,7 @@ def _run(port: int, tablet: Tablet, stop: float, seed: int) -> None:
             pass
         except Exception as error:  # anything else is a defect of the client or the answer: counted too
             tablet.errors.append(repr(error)[:200])
+        # The user's think time: what shapes the load, not a wait for anything.
         time.sleep(max(0.0, min(rng.uniform(0, 2 * THINK_SECONDS), stop - time.monotonic())))
     if "c" in state:
         state["c"].close()

@@ -27,7 +27,7 @@ import shutil
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -187,15 +187,11 @@ class _CountingConnection(http.client.HTTPConnection):
 
 
 @pytest.fixture
-def server(app: Flask, instance: Path, tmp_path: Path) -> Iterator[Gunicorn]:
+def server(app: Flask, instance: Path, gunicorn: Callable[..., Gunicorn]) -> Gunicorn:
     """``gunicorn -w 2 wsgi:app`` on the test's SQLite instance, as a school runs it."""
-    gunicorn = Gunicorn(instance, tmp_path / "gunicorn.log")
-    gunicorn.start()
-    try:
-        yield gunicorn
-    finally:
-        gunicorn.stop()
-    assert "Traceback" not in gunicorn.log_text(), gunicorn.log_text()
+    started = gunicorn(instance)
+    started.start()
+    return started
 
 
 def bare_sqlite_rate(path: Path, rows: list[bytes]) -> float:
@@ -400,7 +396,7 @@ def head_of(app: Flask, school: School) -> int:
 
 
 def test_pull_with_nothing_new_stays_flat(
-    factory: Factory, app: Flask, instance: Path, server: Gunicorn, tmp_path: Path
+    factory: Factory, app: Flask, instance: Path, server: Gunicorn, gunicorn: Callable[..., Gunicorn], tmp_path: Path
 ) -> None:
     school = factory.school()
     username = factory.user(school)
@@ -439,15 +435,11 @@ def test_pull_with_nothing_new_stays_flat(
         assert connection.execute("SELECT count(*) FROM events").fetchone()[0] == LARGE_SCHOOL
         (large_head,) = connection.execute("SELECT last_change_no FROM schools WHERE id = ?", (school.id,)).fetchone()
     connection.close()
-    large_server = Gunicorn(large, tmp_path / "gunicorn-large.log")
+    large_server = gunicorn(large)
     large_server.start()
-    try:
-        large_wire = Wire(large_server.port)
-        large_wire.token, large_wire.device_id = wire.token, wire.device_id
-        small_p50, large_p50 = pulls_at_head([wire, large_wire], [small_head, large_head])
-    finally:
-        large_server.stop()
-    assert "Traceback" not in large_server.log_text(), large_server.log_text()
+    large_wire = Wire(large_server.port)
+    large_wire.token, large_wire.device_id = wire.token, wire.device_id
+    small_p50, large_p50 = pulls_at_head([wire, large_wire], [small_head, large_head])
 
     ok_small = figure(
         "pull.nothing_new_p50_ms.10k_appeals",

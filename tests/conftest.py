@@ -1,15 +1,18 @@
-"""Fixtures: an app on a fresh database per test, a client, a runner, and a small data factory.
+"""Fixtures: an app on a fresh database per test, a client, a runner, a small data factory, and gunicorn.
 
 SQLite by default: the migrated schema is built once and copied per test. With ``DATABASE_URL`` set the
 same suite runs on PostgreSQL, in a database of its own made for the run (so runs side by side never
 meet): migrated once, emptied before each test.
+
+``gunicorn`` makes real servers (``tests.faults.Gunicorn``) for the tests that need processes of their own;
+each is stopped after the test, and a traceback in its log fails the test.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from server import create_app
 from server.config import database_url
 from server.db import db
 from tests.factory import Factory
+from tests.faults import Gunicorn
 
 POSTGRES_URL = os.environ.get("DATABASE_URL")
 
@@ -122,3 +126,23 @@ def served_pwa(app: Flask, tmp_path: Path) -> Path:
     app.config["PWA_DIR"] = shell
     load_shell(app)
     return shell
+
+
+@pytest.fixture
+def gunicorn(tmp_path: Path) -> Iterator[Callable[..., Gunicorn]]:
+    """Makes ``Gunicorn(instance, log, workers, options, env)`` with a log of its own under ``tmp_path``; the
+    test starts it (and may stop, kill and start it again)."""
+    made: list[Gunicorn] = []
+
+    def make(
+        instance: Path, options: Sequence[str] = (), workers: int = 2, env: Mapping[str, str] | None = None
+    ) -> Gunicorn:
+        server = Gunicorn(instance, tmp_path / f"gunicorn-{len(made)}.log", workers, options, env)
+        made.append(server)
+        return server
+
+    yield make
+    for server in made:
+        server.stop()
+    for server in made:
+        assert "Traceback" not in server.log_text(), server.log_text()

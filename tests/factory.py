@@ -1,8 +1,7 @@
-"""A small test-data factory: schools, accounts, logged-in devices and letters."""
+"""A small test-data factory: schools, accounts, logged-in devices and letters (received on the school's today)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import uuid
 from typing import Any
@@ -15,6 +14,7 @@ from server.models import School
 from server.services import accounts
 from sync.client import Outbox, SyncClient, Transport
 from sync.events import Role
+from tests.clock import school_today
 
 PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -31,7 +31,7 @@ def test_client_transport(client: FlaskClient) -> Transport:
 def registration(**overrides: Any) -> dict[str, Any]:
     """``appeal.registered`` data for a signed letter from a student, received today."""
     data: dict[str, Any] = {
-        "received_on": dt.date.today().isoformat(),
+        "received_on": school_today().isoformat(),
         "opening_id": None,
         "applicant": {
             "anonymous": False,

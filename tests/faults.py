@@ -2,7 +2,10 @@
 
 ``Gunicorn`` runs ``gunicorn -w 2 wsgi:app`` on a test instance exactly as a school's server runs it, so
 that ``kill -9`` hits a real master and real workers in the middle of a real transaction (an in-process
-server could only be stopped politely). ``FaultProxy`` sits in front of it as a reverse proxy or a flaky
+server could only be stopped politely). It is the one way every test and benchmark starts a gunicorn
+(through the ``gunicorn`` fixture of tests/conftest.py): run by the tests' own interpreter
+(``python -m gunicorn``), so the server has the same packages wherever and however the tests are run, and
+ready once it answers over HTTP. ``FaultProxy`` sits in front of it as a reverse proxy or a flaky
 school network would: it sheds requests with 503 (HTML, as nginx does), forwards a request and then cuts
 the connection before the answer (the server has committed; the tablet never hears), cuts a request
 before it reaches the server, sends half an answer, answers 200 with a captive portal's page, or holds
@@ -22,10 +25,10 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 READY_TIMEOUT = 60.0
 
 
@@ -67,25 +70,40 @@ def _process_group(pgid: int) -> list[int]:
 
 
 class Gunicorn:
-    """``gunicorn -w 2 -b 127.0.0.1:PORT wsgi:app`` on ``instance``, in a process group of its own."""
+    """``gunicorn -w WORKERS -b 127.0.0.1:PORT [OPTIONS] wsgi:app`` on ``instance``, in a process group of its
+    own; ``env`` is added to the environment an operator would give it."""
 
-    def __init__(self, instance: Path, log: Path, workers: int = 2) -> None:
+    def __init__(
+        self,
+        instance: Path,
+        log: Path,
+        workers: int = 2,
+        options: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.instance = instance
         self.log = log
         self.workers = workers
+        self.options = list(options)
+        self.env = dict(env or {})
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.cpu_seconds = 0.0  # what every server process used, read just before each stop or kill
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         assert self.process is None, "already running"
         # As an operator starts it: the instance names the SQLite file and the key; DATABASE_URL passes through.
         env = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
         env["ISHENIM_INSTANCE"] = str(self.instance)
+        env.update(self.env)
         command = [
-            str(GUNICORN), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-            "--timeout", "120", "--log-level", "warning", "wsgi:app",
+            sys.executable, "-m", "gunicorn", "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
+            "--timeout", "120", "--log-level", "warning", *self.options, "wsgi:app",
         ]  # fmt: skip
         # gunicorn's log and the app's (a traceback of a 500 would land here) go to one file, kept across restarts.
         with self.log.open("ab") as log:

@@ -17,6 +17,7 @@ from server.models import Read, School
 from server.services import verify
 from sync.client import SyncClient
 from sync.events import Role
+from tests.clock import school_today
 from tests.factory import Factory
 
 CANARY = "Audit-canary-K9"
@@ -68,7 +69,7 @@ def test_entries_are_filtered_by_user_and_period_and_exported_as_csv(app: Flask,
     assert len(everyone) == 4
     commission_id = next(e["user"]["id"] for e in everyone if e["user"]["role"] == "commission")
     assert {e["user"]["role"] for e in reads(client, admin, f"?user={commission_id}")[1]["reads"]} == {"commission"}
-    today = dt.date.today()
+    today = school_today()
     assert (
         len(reads(client, admin, f"?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}")[1]["reads"])
         == 4

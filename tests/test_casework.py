@@ -19,10 +19,9 @@ from server.models import Appeal, Event, Meeting, Opening, School
 from server.services import verify
 from sync.client import Outbox, SyncClient, SyncError
 from sync.events import Role
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 
-TODAY = dt.date.today()
-WEEK_AGO = TODAY - dt.timedelta(days=7)
 MEMBERS = [
     {"name": "Айгүл Жумабаева", "position": "социалдык педагог"},
     {"name": "Бакыт Осмонов", "position": "директордун тарбия иштери боюнча орун басары"},
@@ -31,8 +30,8 @@ MEMBERS = [
 
 
 def day(offset: int) -> str:
-    """A date ``offset`` days after the letters of these tests were received."""
-    return (WEEK_AGO + dt.timedelta(days=offset)).isoformat()
+    """A date ``offset`` days after the letters of these tests were received, a week before the school's today."""
+    return (school_today() + dt.timedelta(days=offset - 7)).isoformat()
 
 
 def set_settings(app: Flask, school: School, **settings: Any) -> None:
@@ -283,7 +282,8 @@ def test_the_pull_publishes_the_calendar_of_this_and_the_next_school_year(app, s
     calendar = desk.device.pull()["calendar"]
     assert calendar["week"] == 5 and calendar["due_in_days"] == 5
     assert calendar["days_off"] == ["2026-10-05"] and calendar["working_days"] == ["2026-11-01"]
-    this_year = TODAY.year if TODAY.month >= 9 else TODAY.year - 1
+    today = school_today()
+    this_year = today.year if today.month >= 9 else today.year - 1
     years = {int(day[:4]) for day in calendar["holidays"]}
     assert {this_year, this_year + 1, this_year + 2} <= years
     assert f"{this_year + 1}-01-01" in calendar["holidays"] and f"{this_year + 2}-03-21" in calendar["holidays"]
@@ -311,7 +311,7 @@ def test_the_monthly_information_is_marked_presented_once_a_month(app, factory, 
     first = desk.send("report.presented", None, {"month": "2025-03"})
     assert first["status"] == "applied" and first["version"] == 1
     assert desk.send("report.presented", None, {"month": "2025-03"})["error"] == "presented_already"
-    future = (dt.date.today().replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
+    future = (school_today().replace(day=1) + dt.timedelta(days=40)).strftime("%Y-%m")
     assert desk.send("report.presented", None, {"month": future})["error"] == "date_in_future"
     with pytest.raises(SyncError) as refused:
         Desk(factory.device(Role.DIRECTOR, school)).send("report.presented", None, {"month": "2025-04"})

@@ -30,6 +30,7 @@ from server.services.kinds.opening import OPENING
 from sync import rules
 from sync.client import Outbox, SyncClient
 from sync.events import RECEIPT_ALPHABET
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 from tests.storage import stored_values
 
@@ -212,7 +213,7 @@ class Letters:
         """The case work after registration, a canary in every text it carries: an opening's remarks, a
         decision, a referral and its feedback, answers, a measure, a closing, a refusal's reason."""
         before = set(self.canaries)
-        day = dt.date.today().isoformat()
+        day = school_today().isoformat()
         remarks = self.canary("Пломба {} бузулган")
         self.act_canaries = self.canaries - before
         opening = self.outbox.add(

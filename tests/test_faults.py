@@ -57,6 +57,7 @@ from server.models import Appeal, Device, Event, Receipt
 from server.services.verify import first_break
 from sync.client import Outbox, SyncClient, SyncError, urllib_transport
 from sync.events import MAX_MUTATIONS_PER_PUSH
+from tests.clock import school_today
 from tests.conftest import POSTGRES_URL, empty_postgres
 from tests.factory import PASSWORD, Factory, anonymous_registration, registration
 from tests.faults import Fault, FaultProxy, Gunicorn
@@ -70,8 +71,7 @@ SEED = int(os.environ.get("ISHENIM_FAULT_SEED") or random.SystemRandom().randran
 
 REGISTERED = "appeal.registered"
 AMENDED = "appeal.amended"
-TODAY = dt.date.today()
-LAST_YEAR = TODAY - dt.timedelta(days=400)  # always the previous school year: two serial counters
+YEAR_BACK = dt.timedelta(days=400)  # before the school's today: always the previous school year, two serial counters
 BIG = MAX_MUTATIONS_PER_PUSH  # the batch a kill interrupts: the most one push may carry
 NETWORK_FAULTS = (Fault.UNAVAILABLE, Fault.DROP_REQUEST, Fault.DROP_RESPONSE, Fault.TRUNCATE_RESPONSE, Fault.PORTAL)
 # Replays are answered from receipts: a mutation applied once is `duplicate` ever after.
@@ -301,7 +301,7 @@ class Scenario:
                 data = {"changes": {"summary": f"Уточнение {rng.randrange(10**6)}"}, "reason": "Уточнено."}
                 mutation = tablet.outbox.add(AMENDED, appeal, data, base_version=base)
             else:
-                received = (LAST_YEAR if rng.random() < 0.3 else TODAY).isoformat()
+                received = (school_today() - (YEAR_BACK if rng.random() < 0.3 else dt.timedelta())).isoformat()
                 make = anonymous_registration if rng.random() < 0.3 else registration
                 mutation = tablet.outbox.add(REGISTERED, str(uuid.uuid4()), make(received_on=received))
             tablet.made[mutation["id"]] = mutation
@@ -633,16 +633,14 @@ def integrity_check(path: Path, where: str) -> int:
 
 
 @pytest.fixture
-def scenario(app: Flask, instance: Path, migrated: Path, tmp_path: Path) -> Iterator[Scenario]:
+def scenario(app: Flask, instance: Path, migrated: Path, gunicorn: Callable[..., Gunicorn]) -> Iterator[Scenario]:
     """A real gunicorn on the test's instance behind the fault proxy; installed by the test."""
-    server = Gunicorn(instance, tmp_path / "gunicorn.log")
+    server = gunicorn(instance)
     proxy = FaultProxy(server.port)
     try:
         yield Scenario(app, instance, None if POSTGRES_URL else migrated, server, proxy)
     finally:
         proxy.stop()
-        server.stop()
-    assert "Traceback" not in server.log_text(), server.log_text()
 
 
 def test_randomized_faults_lose_and_duplicate_nothing(scenario: Scenario, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,6 +30,7 @@ from server.models import Appeal, District, Event, School
 from server.services import deadlines, figures, schools
 from sync.client import Outbox
 from sync.events import APPLICANT_ROLES, CATEGORIES, MEASURE_KINDS, AppealStatus, EventType, Role
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 
 FIRST = dt.date(2025, 2, 3)
@@ -149,7 +150,7 @@ def _district_by_hand(made: list[School], start: dt.date, end: dt.date) -> dict[
     shown = []
     total: dict[str, Any] = {}
     for school in sorted(made, key=lambda school: school.name):
-        counted = _by_hand(db.session.get(School, school.id) or school, start, end, dt.date.today())
+        counted = _by_hand(db.session.get(School, school.id) or school, start, end, school_today())
         for share in ("anonymous_share", "answered_on_time_share", "average_days_to_answer"):
             counted.pop(share)
         figures._add(total, counted)
@@ -209,7 +210,7 @@ def test_letters_dated_outside_the_days_sent_are_counted_again_exactly(app: Flas
         answered = db.session.scalars(
             select(Appeal.id).where(Appeal.school_id == busy.id, Appeal.answered_on.is_not(None)).order_by(Appeal.id)
         ).all()
-        far = dt.date.today() + dt.timedelta(days=500)
+        far = school_today() + dt.timedelta(days=500)
         db.session.execute(update(Appeal).where(Appeal.id == answered[0]).values(answered_on=far))
         db.session.execute(update(Appeal).where(Appeal.id == answered[1]).values(received_on=dt.date(1999, 12, 20)))
         db.session.flush()

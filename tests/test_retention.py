@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -31,17 +30,16 @@ from server.models import Appeal, DataKey, Erasure, Event, Read, School, utcnow
 from server.services import figures, journal, keys, retention, verify
 from sync.client import Outbox, SyncClient
 from sync.events import Role
+from tests.clock import school_today
 from tests.conftest import make_app
 from tests.factory import Factory, anonymous_registration, registration
 from tests.operator import run_flask
 from tests.storage import stored_values
 from tests.test_confidentiality import found_in_database, found_in_files, new_canary, sqlite_files
 
-TODAY = dt.datetime.now(ZoneInfo("Asia/Bishkek")).date()  # the school's today (its default time zone)
-
 
 def ago(years: int, days: int = 0) -> dt.date:
-    return retention.cutoff(TODAY, years) - dt.timedelta(days=days)
+    return retention.cutoff(school_today(), years) - dt.timedelta(days=days)
 
 
 class Desk:
@@ -134,7 +132,7 @@ def world(app: Flask, factory: Factory) -> World:
         still_open, "appeal.registered", registration(received_on=ago(7).isoformat(), summary=made.canary(kept=True))
     )
     made.cases["open_7y"] = still_open
-    made.closed_case("closed_today", TODAY, kept=True)
+    made.closed_case("closed_today", school_today(), kept=True)
     # Another school's old case: erased by a run over every school, untouched by a run for the first school.
     elsewhere = World(other, school, Desk(factory.device(Role.PEDAGOGUE, other)))
     elsewhere.closed_case("closed_6y_elsewhere", ago(6))
@@ -177,7 +175,8 @@ def the_figures(app: Flask, world: World) -> list[dict[str, Any]]:
         assert school is not None
         days = db.session.execute(select(Appeal.received_on, Appeal.closed_on)).all()
         months = sorted({dt.date(d.year, d.month, 1) for pair in days for d in pair if d} | {ago(6, 3).replace(day=1)})
-        return [figures.dashboard(school, TODAY), *(figures.monthly_report(school, m, TODAY) for m in months)]
+        today = school_today()
+        return [figures.dashboard(school, today), *(figures.monthly_report(school, m, today) for m in months)]
 
 
 def everything(app: Flask) -> list[tuple[str, str, bytes]]:
@@ -385,7 +384,7 @@ def test_a_case_expires_on_the_anniversary_of_its_end(app: Flask, world: World) 
             due = {str(item.appeal.uuid) for item in retention.expired(school, anniversary)}
             early = {str(item.appeal.uuid) for item in retention.expired(school, anniversary - dt.timedelta(days=1))}
             assert world.cases[name] in due and world.cases[name] not in early, name
-        everything_due = {str(item.appeal.uuid): item.ended_on for item in retention.expired(school, TODAY)}
+        everything_due = {str(item.appeal.uuid): item.ended_on for item in retention.expired(school, school_today())}
     assert everything_due == {world.cases["closed_6y"]: ago(6), world.cases["refused_6y"]: ago(6, 3)}
 
 

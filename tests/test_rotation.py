@@ -1,7 +1,8 @@
 """Master-key rotation: ``rotate-key`` re-wraps every data key under a new master key in batches, resumes
 after an interruption (an exception after one batch, or ``kill -9``), lets the running app go on reading,
 and ``--finish`` retires the old key: afterwards every letter still opens and ``verify`` passes, while
-the old key alone opens nothing.
+the old key alone opens nothing. The running app's reload period passes on its own note of when it last
+read the key files, moved back by the test, never in a sleep.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,6 +74,12 @@ def reads_everything(app: Flask, made: Letters) -> None:
     assert_contents([c for c in pulled if c["entity"] != "appeal" or c["id"] in made.current], made)
     result = invoke(app, "verify")
     assert result.exit_code == 0, result.output
+
+
+def reload_period_passes(app: Flask) -> None:
+    """As if ``keys.RELOAD_SECONDS`` had gone by since the app last looked at its key files: the app's note of
+    that look is moved back, where the test would otherwise sleep through the period."""
+    app.extensions[keys.EXTENSION].checked -= keys.RELOAD_SECONDS
 
 
 def files_holding(folder: Path, needle: bytes) -> list[Path]:
@@ -219,25 +225,29 @@ def test_rotation_killed_midway_resumes(
 
 def test_the_running_app_follows_a_rotation(app: Flask, made: Letters, factory: Factory, instance: Path) -> None:
     """The server keeps serving while another process rotates: rows re-wrapped under its feet still open,
-    its new letters are wrapped under the new key within a second, and after ``--finish`` it goes on."""
+    its new letters are wrapped under the new key within a second, and after ``--finish`` it goes on with the
+    new key alone. The second passes on the app's note of its last look at the key files, not in a sleep."""
     first = run_flask(instance, "rotate-key")
     assert first.returncode == 0, first.stderr
     new = crypto.load_master_key(instance / "master.key.next")
     reads_everything(app, made)  # the app had only the old key: an unknown key id made it reload
 
-    time.sleep(keys.RELOAD_SECONDS + 0.2)
+    reload_period_passes(app)
     with app.app_context():
         school = db.session.scalars(select(School)).one()
     device = factory.device("pedagogue", school)
     factory.register(device, count=2)
     assert {key_id for key_id, _, _ in key_rows(app).values()} == {new.key_id}
 
+    retired = crypto.load_master_key(instance / "master.key")
     finished = run_flask(instance, "rotate-key", "--finish")
     assert finished.returncode == 0, finished.stderr
-    time.sleep(keys.RELOAD_SECONDS + 0.2)
+    reload_period_passes(app)
     factory.register(device, count=1)
     reads_everything(app, made)
     assert {key_id for key_id, _, _ in key_rows(app).values()} == {new.key_id}
+    with pytest.raises(crypto.UnknownKeyId):  # the app looked at its files again and let the old key go
+        app.extensions[keys.EXTENSION].ring.get(retired.key_id)
 
 
 def test_finish_only_when_every_row_is_rewrapped(app: Flask, made: Letters, instance: Path) -> None:

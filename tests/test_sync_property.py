@@ -25,13 +25,13 @@ from server.models import Appeal, Device, Event, School
 from server.services.verify import first_break
 from sync.client import Outbox, SyncClient, SyncError, Transport
 from sync.events import Role
+from tests.clock import school_today
 from tests.factory import registration
 
 REGISTERED = "appeal.registered"
 AMENDED = "appeal.amended"
-TODAY = dt.date.today()
-# 400 days back is always in the previous school year: two years' serial counters are exercised.
-LAST_YEAR = TODAY - dt.timedelta(days=400)
+# 400 days before the school's today is always in the previous school year: two years' serial counters are exercised.
+YEAR_BACK = dt.timedelta(days=400)
 
 
 class LostResponse:
@@ -96,7 +96,7 @@ ACTIONS = st.sampled_from([REGISTER, REGISTER, REGISTER, AMEND, PUSH, PUSH, PUSH
 
 
 def do_register(world: World, tablet: Tablet, last_year: bool) -> None:
-    received = LAST_YEAR if last_year else TODAY
+    received = school_today() - (YEAR_BACK if last_year else dt.timedelta())
     appeal_id = str(uuid.uuid4())
     tablet.made.append(dict(tablet.outbox.add(REGISTERED, appeal_id, registration(received_on=received.isoformat()))))
     world.appeals.append(appeal_id)

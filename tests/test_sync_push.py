@@ -22,6 +22,7 @@ from server.models import Appeal, DataKey, Device, Event, Receipt, School, Seria
 from server.services import sync as sync_service
 from sync.client import Outbox, SyncClient, SyncError, Transport
 from sync.events import Role
+from tests.clock import school_today
 from tests.factory import PASSWORD, registration
 
 REGISTERED = "appeal.registered"
@@ -270,7 +271,7 @@ def _amend_unknown(_first: dict[str, Any]) -> dict[str, Any]:
 
 
 def _received_in_future(_first: dict[str, Any]) -> dict[str, Any]:
-    return mutation(2, data=registration(received_on=(dt.date.today() + dt.timedelta(days=30)).isoformat()))
+    return mutation(2, data=registration(received_on=(school_today() + dt.timedelta(days=30)).isoformat()))
 
 
 def _received_before_journal(_first: dict[str, Any]) -> dict[str, Any]:
@@ -447,7 +448,7 @@ def test_marking_anonymous_clears_identity(app, factory):
 
 def test_serial_numbers_restart_each_school_year_and_per_school(app, factory):
     """31 August and 1 September fall in two school years, each numbered from 1; each school counts alone."""
-    year = dt.date.today().year - 1  # both days lie in the past, whatever today is
+    year = school_today().year - 1  # both days lie in the past, whatever today is
     school = factory.school("School A")
     device = factory.device(school=school)
     days = [dt.date(year, 9, 1), dt.date(year, 8, 31), dt.date(year, 9, 2)]

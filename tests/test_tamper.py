@@ -26,6 +26,7 @@ from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, Repo
 from server.services import journal, keys
 from server.services.kinds.appeal import open_contents
 from sync.client import Outbox
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 from tests.operator import run_flask
 
@@ -432,7 +433,7 @@ def workflow(app: Flask, factory: Factory) -> dict[str, uuid.UUID]:
     month's information presented."""
     school = factory.school()
     pedagogue, director = factory.device("pedagogue", school), factory.device("director", school)
-    outbox, today = Outbox(), dt.date.today().isoformat()
+    outbox, today = Outbox(), school_today().isoformat()
     opening = outbox.add(
         "opening.recorded",
         None,

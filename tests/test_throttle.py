@@ -1,19 +1,18 @@
 """Login throttling: failed passwords per account, logins per address, counted by every worker together.
 
-The window passes on the storage's clock, which the tests move instead of sleeping through a minute.
+The window passes on the storage's clock, which the tests move instead of sleeping through a minute. The
+several-worker test runs the suite's one gunicorn (the ``gunicorn`` fixture) with single-request workers.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-import socket
-import subprocess
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,9 @@ from server.db import db
 from server.models import User, utcnow
 from tests.conftest import make_app
 from tests.factory import PASSWORD, Factory
+from tests.faults import Gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = ROOT / ".venv" / "bin" / "gunicorn"
+TOKEN = "/api/v1/auth/token"
 WRONG = "not the password"
 
 
@@ -59,7 +58,7 @@ def clock(app: Flask) -> Clock:
 
 def login(client: FlaskClient, username: str, password: str = PASSWORD, address: str = "192.0.2.10", **headers: str):
     return client.post(
-        "/api/v1/auth/token",
+        TOKEN,
         json={"username": username, "password": password, "device_name": "tablet"},
         environ_base={"REMOTE_ADDR": address},
         headers=headers,
@@ -287,55 +286,30 @@ def test_a_forked_process_opens_its_own_connection_and_counts_in_the_same_file(t
 # -- several worker processes -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture
-def gunicorn(instance: Path, tmp_path: Path) -> Iterator[Any]:
+def single_request_workers(
+    instance: Path, tmp_path: Path, gunicorn: Callable[..., Gunicorn]
+) -> Callable[..., tuple[str, Path]]:
     """Start ``gunicorn -w 2`` on the test instance; each worker serves ONE request and is replaced, so
-    no two requests share a process and nothing counted in a process's memory could survive."""
-    started: list[subprocess.Popen[bytes]] = []
-    logs: list[Any] = []
+    no two requests share a process and nothing counted in a process's memory could survive. Returns its
+    address and its access log (the worker's pid, the status and the path of each request)."""
 
     def start(**env: str) -> tuple[str, Path]:
-        port = _free_port()
-        access = tmp_path / f"access-{port}.log"
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("ISHENIM_")}
-        environ.update(ISHENIM_INSTANCE=str(instance), **env)
-        errors = tmp_path / f"gunicorn-{port}.err"
-        logs.append(errors.open("wb"))
-        process = subprocess.Popen(  # noqa: S603 (our own gunicorn and arguments)
-            [str(GUNICORN), "--workers", "2", "--max-requests", "1", "--bind", f"127.0.0.1:{port}",
-             "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s", "wsgi:app"],
-            cwd=ROOT, env=environ, stdout=subprocess.DEVNULL, stderr=logs[-1],
-        )  # fmt: skip
-        started.append(process)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert process.poll() is None, errors.read_text()
-                assert time.monotonic() < deadline, "gunicorn did not start"
-                time.sleep(0.2)
-        return f"http://127.0.0.1:{port}", access
+        access = tmp_path / "access.log"
+        server = gunicorn(
+            instance,
+            ["--max-requests", "1", "--access-logfile", str(access), "--access-logformat", "%(p)s %(s)s %(U)s"],
+            env=env,
+        )
+        server.start()
+        return server.url, access
 
-    yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=30)
-    for log in logs:
-        log.close()
+    return start
 
 
 def _post(url: str, username: str, password: str) -> tuple[int, dict[str, str]]:
     request = urllib.request.Request(  # noqa: S310 (our loopback server)
-        f"{url}/api/v1/auth/token",
+        f"{url}{TOKEN}",
         data=f'{{"username": "{username}", "password": "{password}", "device_name": "tablet"}}'.encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
@@ -347,11 +321,14 @@ def _post(url: str, username: str, password: str) -> tuple[int, dict[str, str]]:
         return error.code, dict(error.headers)
 
 
-def _pids(access: Path, expected: int) -> list[str]:
+def _login_pids(access: Path, expected: int) -> list[str]:
+    """The pids of the workers that answered a login, polled until ``expected`` were logged (or 10 s passed)."""
     deadline = time.monotonic() + 10
-    while len(lines := access.read_text().splitlines()) < expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return [line.split()[0] for line in lines]
+    while True:
+        pids = [pid for pid, _, path in (line.split() for line in access.read_text().splitlines()) if path == TOKEN]
+        if len(pids) >= expected or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)  # a poll: the worker writes its access line after it has answered
 
 
 @pytest.mark.parametrize(
@@ -362,13 +339,13 @@ def _pids(access: Path, expected: int) -> list[str]:
     ],
     ids=["shared-file", "memory-control"],
 )
-def test_six_failures_over_several_worker_processes(factory, gunicorn, storage, expected):
+def test_six_failures_over_several_worker_processes(factory, single_request_workers, storage, expected):
     username = factory.user(factory.school())
     env = {"ISHENIM_RATELIMIT_STORAGE_URI": storage} if storage else {}
-    url, access = gunicorn(**env)
+    url, access = single_request_workers(**env)
     answers = [_post(url, username, WRONG) for _ in range(6)]
     assert [status for status, _ in answers] == expected
-    pids = _pids(access, 6)
+    pids = _login_pids(access, 6)
     assert len(pids) == 6 and len(set(pids)) == 6, pids  # six requests, six worker processes
     if expected[-1] == 429:
         assert 1 <= int(answers[-1][1]["Retry-After"]) <= 60

@@ -2,6 +2,10 @@
 
 "Offline" here is real: the server is stopped, so every request from the page and its service worker
 fails as on a tablet whose school lost its internet; ``online()`` starts it again on the same port.
+
+Every browser context is on the school's time zone (``tests.clock.SCHOOL_ZONE``), whatever the host's, as a
+tablet at the school is; the host's zone reaches the server and Chromium's process only, which is what
+``make test-other-zone`` varies.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import pytest
 from flask import Flask
 from playwright.sync_api import BrowserContext, Page, Playwright, sync_playwright
 from werkzeug.serving import BaseWSGIServer, make_server
+
+from tests.clock import SCHOOL_ZONE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without these Chromium keeps dialling Google's services, which this closed network refuses.
@@ -82,7 +88,7 @@ def context(playwright: Playwright, live_server: LiveServer, tmp_path: Path) -> 
         args=CHROMIUM_ARGS,
         viewport=TABLET_PORTRAIT,
         locale="ky-KG",
-        timezone_id="Asia/Bishkek",
+        timezone_id=SCHOOL_ZONE.key,
         base_url=live_server.url,
         service_workers="allow",
     )

@@ -26,6 +26,7 @@ from sync.events import Role
 from sync.rules import school_year
 from tests.browser.conftest import LiveServer
 from tests.browser.tablet import Tablet, leaks
+from tests.clock import school_today
 from tests.factory import Factory
 
 LOCALES = Path(__file__).resolve().parents[2] / "pwa" / "locales"
@@ -214,7 +215,7 @@ def test_the_director_reads_the_audit_and_downloads_it(
     pedagogue_name = me["user"]["full_name"]
     commission = factory.device(Role.COMMISSION, school)
     commission.pull_all()  # and three more, by someone else
-    year = school_year(dt.date.today())
+    year = school_year(school_today())
 
     tablet = Tablet(page)
     tablet.enrol(factory.user(school, "director"))
@@ -255,12 +256,13 @@ def test_the_director_reads_the_audit_and_downloads_it(
     assert leaks(text, [CANARY_SUMMARY, CANARY_NAME, "Канарейка"]) == []
 
     # A period: from tomorrow there is nothing; a period that ends before it begins is marked, not sent.
-    tomorrow = (dt.date.today() + dt.timedelta(days=1)).isoformat()
+    today = school_today()
+    tomorrow = (today + dt.timedelta(days=1)).isoformat()
     page.locator("form.audit-filters input[name=from]").fill(tomorrow)
     page.locator("form.audit-filters button[type=submit]").click()
     expect(page.locator(".audit-results")).to_contain_text(words["audit.none"])
     expect(page.locator("button[data-action=export]")).to_be_disabled()
-    page.locator("form.audit-filters input[name=to]").fill(dt.date.today().isoformat())
+    page.locator("form.audit-filters input[name=to]").fill(today.isoformat())
     page.locator("form.audit-filters button[type=submit]").click()
     expect(page.locator("form.audit-filters .field.has-error")).to_contain_text(words["audit.error_period"])
     page.locator("form.audit-filters a[href='#/audit']").click()

@@ -15,11 +15,10 @@ import pytest
 from flask import Flask
 from playwright.sync_api import Locator, Page, Request, expect
 
-from server.db import db
 from server.models import School
-from server.services import journal
 from tests.browser.conftest import LiveServer
 from tests.browser.tablet import Tablet, leaks
+from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 from tests.test_casework import Desk
 
@@ -39,8 +38,7 @@ def catalog(lang: str) -> dict[str, str]:
 def letters(app: Flask, factory: Factory) -> tuple[School, dict[str, str]]:
     """Six fictional letters in every state, registered and worked on by the pedagogue through the API."""
     school = factory.school("Мектеп № 5")
-    with app.app_context():
-        today = journal.school_today(db.session.get(School, school.id))
+    today = school_today()
     on = today.isoformat()
     desk = Desk(factory.device("pedagogue", school))
     student = registration()["applicant"]

@@ -21,9 +21,9 @@ from playwright.sync_api import Page, expect
 import tests.test_figures as figures_fixture
 from server.db import db
 from server.models import Report, School
-from server.services import journal
 from tests.browser.conftest import LiveServer
 from tests.browser.tablet import Tablet, leaks
+from tests.clock import school_today
 from tests.factory import Factory
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
@@ -64,22 +64,15 @@ def school(app: Flask, factory: Factory, monkeypatch: pytest.MonkeyPatch) -> Sch
     )
     school = factory.school("Мектеп № 12")
     figures_fixture.march(factory, school)
-    with app.app_context():
-        today = journal.school_today(db.session.get(School, school.id))
     factory.register(
         factory.device("pedagogue", school),
         count=3,
-        received_on=today.isoformat(),
+        received_on=school_today().isoformat(),
         summary=CANARY_SUMMARY,
         text=CANARY_TEXT,
         applicant={**figures_fixture.registration()["applicant"], "full_name": CANARY_NAME},
     )
     return school
-
-
-def school_today(app: Flask, school: School) -> dt.date:
-    with app.app_context():
-        return journal.school_today(db.session.get(School, school.id))
 
 
 def test_the_directors_dashboard_shows_figures_and_offers_no_write(
@@ -97,7 +90,7 @@ def test_the_directors_dashboard_shows_figures_and_offers_no_write(
     expect(chart).to_have_attribute("aria-label", re.compile(re.escape(words["dashboard.trend_label"][:20])))
     bars = chart.locator(".trend-bar")
     expect(bars).to_have_count(12)
-    today = school_today(app, school)
+    today = school_today()
     this_month = f"{words[f'report.month_{today.month}']} {today.year}"
     expect(bars.last.locator("title")).to_have_text(
         words["dashboard.trend_bar"].format(month=this_month, received=3, answered=0)
@@ -165,7 +158,7 @@ def test_the_monthly_report_prints_counts_and_nothing_of_a_letter(
     expect(nav.locator("a[href='#/dashboard']")).to_have_count(0)
     nav.locator("a[href='#/report']").click()
 
-    today = school_today(app, school)
+    today = school_today()
     first = today.replace(day=1)
     expected = (first - dt.timedelta(days=1)).strftime("%Y-%m") if today.day <= 5 else today.strftime("%Y-%m")
     month = page.locator("select[name=month]")
@@ -219,7 +212,7 @@ def test_the_pedagogue_is_reminded_of_last_months_information_until_it_is_marked
     tablet.enrol(factory.user(school))
     reminder = page.locator(".report-reminder")
     expect(reminder).to_have_count(1)
-    kind = "form-message-info" if dt.date.today().day <= 5 else "form-message-error"  # an alert after the 5th
+    kind = "form-message-info" if school_today().day <= 5 else "form-message-error"  # an alert after the 5th
     expect(reminder).to_have_class(re.compile(kind))
     reminder.locator("a").click()
     page.locator("button.report-mark").click()
@@ -230,5 +223,5 @@ def test_the_pedagogue_is_reminded_of_last_months_information_until_it_is_marked
     tablet.sync_now()
     expect(page.locator(".status-bar")).not_to_contain_text("…")
     with app.app_context():
-        last_month = (dt.date.today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
+        last_month = (school_today().replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")
         assert [p.month for p in db.session.query(Report).all()] == [last_month]

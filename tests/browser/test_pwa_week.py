@@ -20,6 +20,7 @@ from server.services import verify
 from sync.client import Outbox
 from tests.browser.conftest import SCREENSHOTS
 from tests.browser.tablet import Tablet, leaks
+from tests.clock import school_today
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
 LOCALES = Path(__file__).resolve().parents[2] / "pwa" / "locales"
@@ -79,7 +80,7 @@ def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, p
     page.reload()  # from now on the service worker serves the app, as on every later start of the tablet
     tablet.unlock()
     expect(page.locator("html")).to_have_attribute("lang", "ky")
-    today = dt.date.today().isoformat()
+    today = school_today().isoformat()
 
     live_server.offline()
 

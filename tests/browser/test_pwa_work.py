@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -145,9 +146,18 @@ def test_the_update_never_takes_over_a_page_with_unsaved_input(app, page, factor
     page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
     banner = page.locator(".banner-update")
     expect(banner).to_be_visible(timeout=15000)
+    page.evaluate("window.beforeTheUpdate = true")  # gone if the page is reloaded
     banner.locator("button").click()
-    page.wait_for_timeout(1500)
-    assert page.locator("textarea[name=summary]").input_value() == draft  # no reload took the input away
+    # Accepted, the update waits for the form: the new worker is still waiting, and no reload took the input.
+    words = json.loads((pwa.PWA_DIR / "locales" / "ky.json").read_text(encoding="utf-8"))
+    expect(banner).to_have_text(words["update.waiting_for_save"])
+    assert page.evaluate("navigator.serviceWorker.getRegistration().then((r) => Boolean(r.waiting))")
+    assert page.locator("textarea[name=summary]").input_value() == draft
+    # Once the form is discarded, the new version takes over and the page reloads.
+    page.locator("form .form-actions button.button-secondary").click()
+    with page.expect_event("load", timeout=15000):
+        page.locator("dialog button[value=confirm]").click()
+    assert page.evaluate("window.beforeTheUpdate") is None
 
 
 def test_language_switch_changes_every_word_and_is_remembered(page, factory):

@@ -29,7 +29,6 @@ makes every form control with it); and the journal's search kept the words in th
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import secrets
@@ -46,6 +45,7 @@ from sync.client import SyncClient, SyncError, urllib_transport
 from tests.browser import chromium_disk
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT, LiveServer
 from tests.browser.tablet import Tablet, leaks
+from tests.clock import SCHOOL_ZONE, school_today
 from tests.factory import PASSWORD, Factory, registration
 from tests.test_casework import Desk
 
@@ -70,7 +70,7 @@ def open_profile(playwright: Playwright, live_server: LiveServer, profile: Path)
         args=CHROMIUM_ARGS,
         viewport=TABLET_PORTRAIT,
         locale="ky-KG",
-        timezone_id="Asia/Bishkek",
+        timezone_id=SCHOOL_ZONE.key,
         base_url=live_server.url,
         service_workers="allow",
     )
@@ -157,7 +157,7 @@ def test_the_disk_reader_finds_what_a_page_stores_in_plain(playwright: Playwrigh
                              document.body.append(f); }""")
     page.locator("textarea").fill(probes["typed"])
     page.evaluate("location.hash = '#/next'")
-    page.wait_for_timeout(500)
+    page.wait_for_url(re.compile("#/next$"))  # the browser committed the navigation, the page's state with it
     context.close()
 
     hits = chromium_disk.scan(profile, list(probes.values()))
@@ -249,7 +249,7 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     tablet.unlock()
 
     # A colleague's letter, with its case work, reaches this tablet by the pull.
-    today = dt.date.today().isoformat()
+    today = school_today().isoformat()
     applicant = registration()["applicant"]
     colleagues = colleague.register(
         registration(
