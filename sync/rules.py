@@ -16,8 +16,8 @@ from marshmallow import ValidationError
 
 from sync import spec
 from sync.calendar import WorkCalendar
+from sync.event_data import RegisteredDataSchema, normalise
 from sync.events import AppealStatus, EventType
-from sync.schemas import RegisteredDataSchema, normalise
 
 # The school year starts on 1 September: a letter of 31 August belongs to the year before.
 SCHOOL_YEAR_FIRST_MONTH = spec.integer("rules", "school_year_first_month")

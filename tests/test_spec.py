@@ -14,18 +14,18 @@ from typing import Any
 import pytest
 from marshmallow import Schema, fields, validate
 
-from sync import events, rules, schemas, spec
+from sync import event_data, events, rules, schemas, spec
 from sync.events import EventType, Role
 
 SPEC = json.loads(spec.PATH.read_text(encoding="utf-8"))
 
 # The nested schemas and the group of spec.json limits each takes its own from.
 GROUPS: dict[type[Schema], str] = {
-    schemas.ApplicantSchema: "applicant",
-    schemas.ApplicantChangesSchema: "applicant",
-    schemas.PersonSchema: "person",
-    schemas.PresentMemberSchema: "person",
-    schemas.RegistrationChangesSchema: EventType.APPEAL_REGISTERED,
+    event_data.ApplicantSchema: "applicant",
+    event_data.ApplicantChangesSchema: "applicant",
+    event_data.PersonSchema: "person",
+    event_data.PresentMemberSchema: "person",
+    event_data.RegistrationChangesSchema: EventType.APPEAL_REGISTERED,
     schemas.TrustPhoneSchema: "trust_phone",
     schemas.SchoolSettingsSchema: "settings",
     schemas.TokenRequestSchema: "token_request",
@@ -84,7 +84,7 @@ def test_the_readable_fields_are_the_specs_and_fields_of_each_events_data():
     assert set(events.PUBLIC_FIELDS) == set(EventType) - {EventType.APPEAL_REGISTERED, EventType.APPEAL_AMENDED}
     for event_type, public in events.PUBLIC_FIELDS.items():
         assert list(public) == SPEC["events"][event_type.value]["public"]
-        assert set(public) <= set(schemas.DATA_SCHEMAS[event_type]().fields), event_type
+        assert set(public) <= set(event_data.DATA_SCHEMAS[event_type]().fields), event_type
 
 
 def test_every_limit_of_the_wire_schemas_is_the_specs():
@@ -92,7 +92,7 @@ def test_every_limit_of_the_wire_schemas_is_the_specs():
     are exactly the spec's: none is missing from it, none is left over in it."""
     limits: dict[str, dict[str, Any]] = {}
     choices: dict[str, list[Any]] = {}
-    for event_type, schema in schemas.DATA_SCHEMAS.items():
+    for event_type, schema in event_data.DATA_SCHEMAS.items():
         _walk(schema, event_type.value, limits, choices)
     for schema in (schemas.SchoolSettingsSchema, schemas.TokenRequestSchema):
         _walk(schema, GROUPS[schema], limits, choices)
@@ -105,7 +105,7 @@ def test_every_limit_of_the_wire_schemas_is_the_specs():
 def test_every_closed_list_of_the_wire_schemas_is_a_vocabulary_of_the_spec():
     limits: dict[str, dict[str, Any]] = {}
     choices: dict[str, list[Any]] = {}
-    for event_type, schema in schemas.DATA_SCHEMAS.items():
+    for event_type, schema in event_data.DATA_SCHEMAS.items():
         _walk(schema, event_type.value, limits, choices)
     _walk(schemas.SchoolSettingsSchema, "settings", limits, choices)
     vocabularies = SPEC["vocabularies"]
@@ -124,7 +124,7 @@ def test_every_closed_list_of_the_wire_schemas_is_a_vocabulary_of_the_spec():
 
 
 def test_the_receipt_code_and_the_requests_are_the_specs():
-    pattern = re.compile(schemas.RECEIPT_CODE.regex.pattern)
+    pattern = re.compile(event_data.RECEIPT_CODE.regex.pattern)
     alphabet, length = SPEC["receipt_code"]["alphabet"], SPEC["receipt_code"]["length"]
     assert pattern.match(alphabet[-length:]) and not pattern.match(alphabet[: length - 1])
     assert not pattern.match("I" * length), "Crockford base32 has no I"

@@ -17,8 +17,9 @@ from marshmallow import ValidationError
 
 from sync import rules, spec
 from sync.chain import GENESIS, canonical_bytes, chain_hash
+from sync.event_data import DATA_SCHEMAS, normalise
 from sync.events import MAX_SAFE_INTEGER, EventType
-from sync.schemas import DATA_SCHEMAS, MutationSchema, normalise
+from sync.schemas import MutationSchema
 
 VECTORS = Path(__file__).resolve().parent.parent / "sync" / "vectors"
 FILES = ("batch.json", "calendar.json", "chain.json", "evolve.json", "mutations.json", "school_year.json")

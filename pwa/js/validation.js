@@ -1,5 +1,5 @@
 /**
- * The JavaScript twin of the event-data part of sync/schemas.py: each event type's data and a wire mutation
+ * The JavaScript twin of sync/event_data.py: each event type's data and a wire mutation
  * checked and normalised as the server's marshmallow schemas will, with the same limits and closed lists,
  * both read from sync/spec.json. Also the Python string semantics the server's checks rely on (`str.strip`,
  * `str.casefold`, lengths in code points). tests/js/rules.test.mjs replays sync/vectors/mutations.json.
@@ -212,7 +212,7 @@ const AMENDED_DATA = {
   },
 };
 
-// ---- Case work, openings and meetings (sync/schemas.py *DataSchema) ----
+// ---- Case work, openings and meetings (sync/event_data.py *DataSchema) ----
 
 const requiredDate = { kind: 'date', required: true };
 const requiredOneOf = (choices) => ({ kind: 'string', required: true, validate: [oneOf(choices)] });

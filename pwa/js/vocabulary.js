@@ -2,7 +2,7 @@
  * What the tablet shares with the server, read from sync/spec.json (served as js/spec.json, a link to it):
  * the event types and the record each is about, who may record each, statuses, the closed lists of values,
  * the receipt code, the limits and the rules' constants. Nothing here is written twice: a change to the
- * protocol is made in sync/spec.json, which sync/events.py and sync/schemas.py read too.
+ * protocol is made in sync/spec.json, which sync/events.py, sync/event_data.py and sync/schemas.py read too.
  */
 
 import spec from './spec.json' with { type: 'json' };

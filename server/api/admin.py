@@ -14,7 +14,8 @@ from server.api import BEARER, require_role
 from server.services import admin
 from server.services.accounts import MIN_PASSWORD_LENGTH
 from sync.events import Role
-from sync.schemas import NOT_BLANK, ErrorSchema, SafeString, SchoolSettingsSchema, StrictBoolean
+from sync.fields import NOT_BLANK, SafeString, StrictBoolean
+from sync.schemas import ErrorSchema, SchoolSettingsSchema
 
 blp = Blueprint("admin", __name__, url_prefix="/api/v1/admin", description="The school's administration.")
 

@@ -14,7 +14,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from server.api import BEARER, require_role
 from server.services import audit, retention
 from sync.events import Role
-from sync.schemas import ErrorSchema, WireDate, WireUUID
+from sync.fields import WireDate, WireUUID
+from sync.schemas import ErrorSchema
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="The audit trail of reads.")
 

@@ -11,8 +11,9 @@ from marshmallow import Schema, ValidationError, fields, validates_schema
 from server.api import BEARER, current_district_actor
 from server.api.reports import SchoolCountsSchema, TotalCountsSchema
 from server.services import figures
+from sync.fields import WireDate
 from sync.rules import school_year
-from sync.schemas import ErrorSchema, WireDate
+from sync.schemas import ErrorSchema
 
 blp = Blueprint("district", __name__, url_prefix="/api/v1/district", description="A district's aggregate figures.")
 

@@ -13,7 +13,8 @@ from server import throttle
 from server.api import BEARER, RETRY_AFTER, current_actor
 from server.db import locks_itself
 from server.services import accounts, schools
-from sync.schemas import ErrorSchema, MeSchema, SafeString
+from sync.fields import SafeString
+from sync.schemas import ErrorSchema, MeSchema
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The caller and their school.")
 

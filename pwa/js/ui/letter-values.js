@@ -1,6 +1,6 @@
 /**
  * The letter form's values and the wire's registration data, converted both ways and checked with the
- * limits of sync/schemas.py, so most mistakes are shown before anything is saved or sent.
+ * limits of sync/event_data.py, so most mistakes are shown before anything is saved or sent.
  */
 
 import { addDays, changedFields, mergeChanges } from '../protocol.js';
