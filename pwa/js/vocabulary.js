@@ -1,8 +1,9 @@
 /**
  * What the tablet shares with the server, read from sync/spec.json (served as js/spec.json, a link to it):
- * the event types and the record each is about, who may record each, statuses, the closed lists of values,
- * the receipt code, the limits and the rules' constants. Nothing here is written twice: a change to the
- * protocol is made in sync/spec.json, which sync/events.py, sync/event_data.py and sync/schemas.py read too.
+ * the event types and the record each is about, who may record each, the roles of a school's staff,
+ * statuses, the closed lists of values, the receipt code, the limits and the rules' constants. Nothing here
+ * is written twice: a change to the protocol is made in sync/spec.json, which sync/events.py,
+ * sync/event_data.py and sync/schemas.py read too.
  */
 
 import spec from './spec.json' with { type: 'json' };
@@ -45,6 +46,8 @@ export const VERSIONED = Object.freeze(Object.keys(SPEC.events).filter((type) =>
 
 /** Every user role (`ROLES.PEDAGOGUE`), the district's viewer included. */
 export const ROLES = byName(SPEC.roles);
+/** The roles of a school's staff, those an admin may give: every role but the district's viewer. */
+export const SCHOOL_ROLES = SPEC.school_roles;
 
 /** Who may record each event; the server refuses others `role_not_allowed`. */
 export const ROLES_ALLOWED = Object.freeze(Object.fromEntries(

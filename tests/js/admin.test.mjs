@@ -1,14 +1,17 @@
 // The administration's and the audit's pure parts: what a settings form sends (only what changed), where the
-// server's 422 fields are marked and in whose words, and the audit's filters, letter numbers, readers and file
-// name. (The screens need a DOM: tests/browser/test_admin.py.)
+// server's 422 fields are marked and in whose words, the settings' bounds and the roles taken from
+// sync/spec.json rather than written again, and the audit's filters, letter numbers, readers and file name.
+// (The screens need a DOM: tests/browser/test_admin.py.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import { useCatalog } from '../../pwa/js/i18n.js';
+import { SCHOOL_ROLES } from '../../pwa/js/vocabulary.js';
+import { WEEKS } from '../../pwa/js/calendar.js';
 import {
-  LIST_SETTINGS, NUMBER_SETTINGS, STAFF_ROLES, dateList, problemPlaces, problemText, settingsChanges, wholeNumber,
-} from '../../pwa/js/ui/admin.js';
+  COMMISSION_DAYS, LIST_SETTINGS, NUMBER_SETTINGS, dateList, problemPlaces, problemText, settingsChanges, wholeNumber,
+} from '../../pwa/js/ui/admin-values.js';
 import { csvName, filtersHash, letterNumber, parseFilters, readersOf } from '../../pwa/js/ui/audit.js';
 
 const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
@@ -76,19 +79,36 @@ test('the marks are worded from the catalog, ranges with their limits, never wit
   assert.match(problemText('quorum', 0), /1.*10/);
 });
 
-test('the ranges and list limits are those of sync/spec.json; the roles are the school staff\'s', () => {
+test('the ranges, list limits and column lengths are those of sync/spec.json; the roles are the school staff\'s', () => {
   const spec = JSON.parse(read('sync/spec.json'));
-  for (const [key, range] of Object.entries(NUMBER_SETTINGS)) assert.deepEqual(range, spec.limits.settings[key], key);
-  for (const [key, { max }] of Object.entries(LIST_SETTINGS)) assert.deepEqual([0, max], spec.limits.settings[key], key);
-  assert.deepEqual(STAFF_ROLES, spec.school_roles);
+  const { settings } = spec.limits;
+  for (const [key, range] of Object.entries(NUMBER_SETTINGS)) assert.deepEqual(range, settings[key], key);
+  for (const [key, { max }] of Object.entries(LIST_SETTINGS)) assert.deepEqual([0, max], settings[key], key);
+  // Every setting the spec bounds has its place: a number, a list or the commission's day.
+  assert.deepEqual([...Object.keys(NUMBER_SETTINGS), ...Object.keys(LIST_SETTINGS), 'commission_day'].sort(),
+    Object.keys(settings).sort());
+  assert.deepEqual(COMMISSION_DAYS, [0, 1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(LIST_SETTINGS.trust_phones.columns, spec.limits.trust_phone);
+  assert.deepEqual(LIST_SETTINGS.commission_members.columns, spec.limits.person);
+  assert.deepEqual(LIST_SETTINGS.working_group.columns, spec.limits.person);
+  assert.equal(LIST_SETTINGS.days_off.columns, null);
+  assert.deepEqual(SCHOOL_ROLES, spec.school_roles);
+  assert.ok(!SCHOOL_ROLES.includes('district'));
+});
+
+test('the admin screens write no limit or role of the spec as a literal of their own', () => {
+  const sources = ['admin.js', 'admin-accounts.js', 'admin-settings.js', 'admin-values.js']
+    .map((name) => read(`pwa/js/ui/${name}`)).join('\n');
+  assert.doesNotMatch(sources, /'pedagogue'|'commission'|'director'/);
+  assert.doesNotMatch(sources, /maxlength: \d|max: \d|\[\s*\d+,\s*\d+\s*\]/);
 });
 
 test('every key the admin screen builds from a name exists in the three catalogs', () => {
   const keys = [
     ...['users', 'devices', 'settings'].map((tab) => `admin.tab_${tab}`),
-    ...[5, 6].map((n) => `admin.week_${n}`),
-    ...[0, 1, 2, 3, 4, 5, 6].map((d) => `admin.weekday_${d}`),
-    ...['label', 'phone', 'name', 'position'].map((c) => `admin.column_${c}`),
+    ...WEEKS.map((n) => `admin.week_${n}`),
+    ...COMMISSION_DAYS.map((d) => `admin.weekday_${d}`),
+    ...Object.values(LIST_SETTINGS).flatMap(({ columns }) => Object.keys(columns ?? {})).map((c) => `admin.column_${c}`),
     ...Object.keys(LIST_SETTINGS).flatMap((key) => [`admin.add_${key}`, `admin.setting_${key}`, `admin.setting_${key}_hint`]),
     ...['name', 'week', 'commission_day', ...Object.keys(NUMBER_SETTINGS)].flatMap((key) => [`admin.setting_${key}`, `admin.setting_${key}_hint`]),
     ...['username_taken', 'password_too_short', 'own_account', 'user_not_found', 'device_not_found'].map((code) => `error.${code}`),
