@@ -5,7 +5,8 @@
  * tests/js/calendar.test.mjs replays sync/vectors/calendar.json against it.
  */
 
-export const WEEKS = Object.freeze([5, 6]); // Monday to Friday, or Monday to Saturday
+import { WEEKS } from './vocabulary.js';
+
 export const DEFAULT_DUE_IN = 5; // working days to answer, a school setting
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;

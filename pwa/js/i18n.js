@@ -4,6 +4,7 @@
  * known before the vault is unlocked, to word the unlock screen.
  */
 
+// The spec's languages (sync/spec.json): this module is on the login form's path, which carries no JSON module.
 export const LANGUAGES = ['ky', 'ru', 'en'];
 export const DEFAULT_LANGUAGE = 'ky';
 

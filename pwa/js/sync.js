@@ -9,9 +9,10 @@
  */
 import { HttpError, NetworkError } from './api.js';
 import { Locked } from './vault.js';
+import { MAX_MUTATIONS_PER_PUSH } from './vocabulary.js';
 
 export const LOCK_NAME = 'ishenim-sync';
-export const BATCH_SIZE = 200; // MAX_MUTATIONS_PER_PUSH
+export const BATCH_SIZE = MAX_MUTATIONS_PER_PUSH;
 export const PULL_LIMIT = 200;
 export const BACKOFF_BASE_MS = 2_000;
 export const BACKOFF_CAP_MS = 5 * 60_000;

@@ -78,6 +78,8 @@ export const MEASURE_KINDS = vocabularies.measure_kinds;
 /** The state of the box's lock or seal found at an opening. */
 export const SEAL_STATES = vocabularies.seal_states;
 export const APPLICANT_ROLES = vocabularies.applicant_roles;
+/** A school's working week: Monday to Friday, or Monday to Saturday. */
+export const WEEKS = vocabularies.weeks;
 export const CATEGORIES = vocabularies.categories;
 
 /** Crockford base32: no I, L, O or U to misread on a torn-off slip. */

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 
 import { useCatalog } from '../../pwa/js/i18n.js';
-import { SCHOOL_ROLES } from '../../pwa/js/vocabulary.js';
-import { WEEKS } from '../../pwa/js/calendar.js';
+import { SCHOOL_ROLES, WEEKS } from '../../pwa/js/vocabulary.js';
 import {
   COMMISSION_DAYS, LIST_SETTINGS, NUMBER_SETTINGS, dateList, problemPlaces, problemText, settingsChanges, wholeNumber,
 } from '../../pwa/js/ui/admin-values.js';

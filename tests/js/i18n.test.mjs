@@ -6,7 +6,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { formatDate, t, term, useCatalog } from '../../pwa/js/i18n.js';
+import { LANGUAGES, formatDate, t, term, useCatalog } from '../../pwa/js/i18n.js';
 import { CLIENT_ERROR_CODES, SERVER_ERROR_CODES } from '../../pwa/js/ui/errors.js';
 import { deadlineState, dueDate } from '../../pwa/js/ui/format.js';
 
@@ -17,6 +17,12 @@ const catalogs = Object.fromEntries(
 );
 const read = (path) => readFileSync(join(ROOT, path), 'utf8');
 const SPEC = JSON.parse(read('sync/spec.json'));
+
+// i18n.js is on the login form's path, which carries no JSON module, so it names the languages itself.
+test("the app's languages are the spec's, each with its catalog", () => {
+  assert.deepEqual(LANGUAGES, SPEC.vocabularies.languages);
+  assert.deepEqual(LANGS, SPEC.vocabularies.languages);
+});
 
 function jsFiles(dir) {
   return readdirSync(dir).flatMap((name) => {

@@ -8,7 +8,7 @@
  */
 import { h, replaceChildren, uid } from '../dom.js';
 import { LANGUAGES, t, formatNumber } from '../i18n.js';
-import { WEEKS } from '../calendar.js';
+import { WEEKS } from '../vocabulary.js';
 import { field, formMessage, markBusy, select, toggle } from './fields.js';
 import { describeError } from './errors.js';
 import { dropDraft, getDraft, saveDraft } from './drafts.js';
