@@ -21,7 +21,7 @@ from sqlalchemy.orm.interfaces import ORMOption
 
 from server import crypto
 from server.db import Base, db
-from server.models import Event, Record, School
+from server.models import Event, Record, School, utcnow
 from server.services import journal
 from server.services.accounts import Actor
 from sync import rules
@@ -88,6 +88,44 @@ class RecordKind(Generic[R]):
         model: Any = self.model
         query = select(model).where(model.school_id == school.id, model.change_no > cursor).options(*self.load)
         return list(db.session.scalars(query.order_by(model.change_no).limit(limit)))
+
+    def add(
+        self,
+        school: School,
+        actor: Actor,
+        mutation: dict[str, Any],
+        version: int,
+        sealed_with: bytes | None = None,
+        **columns: Any,
+    ) -> R:
+        """A new row of this kind, made by ``mutation`` (its id is the row's), with the mutation's event
+        appended; ``sealed_with``, the row's data key, seals the event's private fields."""
+        now = utcnow()
+        row = self.model(
+            uuid=mutation["id"],
+            school_id=school.id,
+            recorded_by_id=actor.user.id,
+            recorded_at=now,
+            version=version,
+            change_no=journal.next_change_no(school),
+            **columns,
+        )
+        db.session.add(row)
+        journal.append_event(school, actor, mutation, now, subject=mutation["id"], data_key=sealed_with)
+        return row
+
+    def change(self, row: Any, **fields: Any) -> dict[str, Any]:
+        """A row of a record the staff make (an act, a meeting, a report) as a pull carries it: what every
+        change holds, who recorded it and when, and the kind's own ``fields``."""
+        return {
+            "entity": self.entity,
+            "change_no": row.change_no,
+            "id": row.uuid,
+            "version": row.version,
+            **fields,
+            "recorded_at": row.recorded_at,
+            "recorded_by": row.recorded_by.full_name,
+        }
 
     def rows_of(self, school: School) -> Iterator[R]:
         """Every row of this kind the school has, in the order they were made."""

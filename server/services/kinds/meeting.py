@@ -8,9 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from server.db import db
-from server.models import Event, Meeting, School, utcnow
-from server.services import journal, schools
+from server.models import Event, Meeting, School
+from server.services import schools
 from server.services.accounts import Actor
 from server.services.kinds.base import Lookups, PullPage, RecordKind, Rows, recorded, replayed, verify_subjects
 from sync import rules
@@ -24,35 +23,18 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
     # The rules check the members present against the school's quorum.
     context = {"quorum": schools.settings_of(school)["quorum"]}
     new_state = rules.evolve(None, mutation["type"], None, mutation["data"], today, context)
-    now = utcnow()
-    meeting = Meeting(
-        uuid=mutation["id"],
-        school_id=school.id,
+    return MEETING.add(
+        school,
+        actor,
+        mutation,
+        new_state["version"],
         held_on=dt.date.fromisoformat(new_state["meeting"]["held_on"]),
         record=new_state["meeting"],
-        recorded_by_id=actor.user.id,
-        recorded_at=now,
-        version=new_state["version"],
-        change_no=journal.next_change_no(school),
     )
-    db.session.add(meeting)
-    journal.append_event(school, actor, mutation, now, subject=meeting.uuid)
-    return meeting
 
 
 def _render(meetings: list[Meeting], page: PullPage) -> list[dict[str, Any]]:
-    return [
-        {
-            "entity": MEETING.entity,
-            "change_no": meeting.change_no,
-            "id": meeting.uuid,
-            "version": meeting.version,
-            **meeting.record,
-            "recorded_at": meeting.recorded_at,
-            "recorded_by": meeting.recorded_by.full_name,
-        }
-        for meeting in meetings
-    ]
+    return [MEETING.change(meeting, **meeting.record) for meeting in meetings]
 
 
 def _rows(meeting: Meeting, school: School, events: list[Event]) -> Rows:

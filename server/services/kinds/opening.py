@@ -12,7 +12,6 @@ import uuid
 from typing import Any
 
 from server import crypto
-from server.db import db
 from server.models import Event, Opening, School, utcnow
 from server.services import journal, keys
 from server.services.accounts import Actor
@@ -43,32 +42,29 @@ def _target(mutation: dict[str, Any]) -> uuid.UUID:
 
 
 def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.date, lookups: Lookups) -> Opening:
-    now = utcnow()
     if mutation["type"] is EventType.OPENING_RECORDED:
         new_state = rules.evolve(None, mutation["type"], None, mutation["data"], today)
         data = new_state["opening"]
         key_row, data_key = keys.create_data_key(school, mutation["id"])
-        opening = Opening(
-            uuid=mutation["id"],
-            school_id=school.id,
+        opening = OPENING.add(
+            school,
+            actor,
+            mutation,
+            new_state["version"],
+            sealed_with=data_key,
             data_key=key_row,
             opened_at=dt.datetime.fromisoformat(data["opened_at"]),
             record={k: v for k, v in data.items() if k != REMARKS_FIELD},
             remarks=crypto.seal_json(
                 data_key, data[REMARKS_FIELD], str(school.uuid), str(mutation["id"]), REMARKS_FIELD
             ),
-            recorded_by_id=actor.user.id,
-            recorded_at=now,
-            version=new_state["version"],
-            change_no=journal.next_change_no(school),
         )
-        db.session.add(opening)
         lookups.created(OPENING, opening)
-        journal.append_event(school, actor, mutation, now, subject=opening.uuid, data_key=data_key)
         return opening
     found = lookups.find(OPENING, _target(mutation))
     new_state = rules.evolve(state(found, school) if found else None, mutation["type"], None, mutation["data"], today)
     assert found is not None  # the rules refuse an opening that is not there
+    now = utcnow()
     found.version = new_state["version"]
     found.acknowledged_at, found.acknowledged_by_id = now, actor.user.id
     found.change_no = journal.next_change_no(school)
@@ -77,17 +73,12 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
 
 
 def _change(opening: Opening, school: School) -> dict[str, Any]:
-    return {
-        "entity": OPENING.entity,
-        "change_no": opening.change_no,
-        "id": opening.uuid,
-        "version": opening.version,
+    return OPENING.change(
+        opening,
         **state(opening, school)["opening"],
-        "recorded_at": opening.recorded_at,
-        "recorded_by": opening.recorded_by.full_name,
-        "acknowledged_at": opening.acknowledged_at,
-        "acknowledged_by": opening.acknowledged_by.full_name if opening.acknowledged_by else None,
-    }
+        acknowledged_at=opening.acknowledged_at,
+        acknowledged_by=opening.acknowledged_by.full_name if opening.acknowledged_by else None,
+    )
 
 
 def _render(openings: list[Opening], page: PullPage) -> list[dict[str, Any]]:

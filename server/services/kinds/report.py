@@ -10,8 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from server.db import db
-from server.models import Event, Report, School, utcnow
-from server.services import journal
+from server.models import Event, Report, School
 from server.services.accounts import Actor
 from server.services.kinds.base import Lookups, PullPage, RecordKind, Rows, recorded, replayed, verify_subjects
 from sync import rules
@@ -26,34 +25,11 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
     taken = db.session.scalar(select(Report.id).where(Report.school_id == school.id, Report.month == month))
     context = {"presented": [month] if taken else []}  # the rules refuse a month presented already
     new_state = rules.evolve(None, mutation["type"], None, mutation["data"], today, context)
-    now = utcnow()
-    report = Report(
-        uuid=mutation["id"],
-        school_id=school.id,
-        month=new_state["report"]["month"],
-        recorded_by_id=actor.user.id,
-        recorded_at=now,
-        version=new_state["version"],
-        change_no=journal.next_change_no(school),
-    )
-    db.session.add(report)
-    journal.append_event(school, actor, mutation, now, subject=report.uuid)
-    return report
+    return REPORT.add(school, actor, mutation, new_state["version"], month=new_state["report"]["month"])
 
 
 def _render(reports: list[Report], page: PullPage) -> list[dict[str, Any]]:
-    return [
-        {
-            "entity": REPORT.entity,
-            "change_no": report.change_no,
-            "id": report.uuid,
-            "version": report.version,
-            "month": report.month,
-            "recorded_at": report.recorded_at,
-            "recorded_by": report.recorded_by.full_name,
-        }
-        for report in reports
-    ]
+    return [REPORT.change(report, month=report.month) for report in reports]
 
 
 def _rows(report: Report, school: School, events: list[Event]) -> Rows:
