@@ -7,7 +7,8 @@ import json
 import re
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.factory import PASSWORD
 
@@ -162,3 +163,26 @@ def leaks(haystack: str, canaries: list[str]) -> list[str]:
 
 def new_tablet(context: BrowserContext) -> Tablet:
     return Tablet(context.new_page())
+
+
+def open_case_action(page: Page, name: str, field: str, value: str) -> Locator:
+    """Open a case action's form on a letter's page and type ``value`` into its ``field``. A sync that ends
+    meanwhile draws the page again, closing a form nothing was typed in yet (one typed in opens again with
+    its draft): so the form is opened again until the first keystrokes land."""
+    case = page.locator(f"details[data-action={name}]")
+    for _ in range(5):
+        if not case.evaluate("details => details.open"):
+            case.locator("summary").click()
+        try:
+            case.locator(field).fill(value, timeout=3_000)
+        except PlaywrightTimeoutError:
+            continue  # drawn again under the tap
+        return case
+    raise AssertionError(f"the form of {name} did not stay open")
+
+
+def save_case_action(page: Page, name: str) -> None:
+    page.locator(f"details[data-action={name}] button[type=submit]").click()
+    # Saved: the letter's page is drawn again, the flash on top and every action's form closed.
+    expect(page.locator(".flash")).to_be_visible()
+    expect(page.locator("details.case-action[open]")).to_have_count(0)

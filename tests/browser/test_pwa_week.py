@@ -19,7 +19,7 @@ from server.models import Appeal, Event, Meeting, Opening, School
 from server.services import verify
 from sync.client import Outbox
 from tests.browser.conftest import SCREENSHOTS
-from tests.browser.tablet import Tablet, leaks
+from tests.browser.tablet import Tablet, leaks, save_case_action
 from tests.clock import school_today
 
 PDFTOTEXT = shutil.which("pdftotext") or "/usr/bin/pdftotext"
@@ -54,12 +54,6 @@ def printed(page: Page, route: str, lang: str, tmp_path: Path) -> str:
 def case_action(page: Page, name: str) -> None:
     page.locator(f"details[data-action={name}] > summary").click()
 
-
-def save_case_action(page: Page, name: str) -> None:
-    page.locator(f"details[data-action={name}] button[type=submit]").click()
-    # Saved: the letter's page is drawn again, the flash on top and every action's form closed.
-    expect(page.locator(".flash")).to_be_visible()
-    expect(page.locator("details.case-action[open]")).to_have_count(0)
 
 
 def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, page, factory, tmp_path):

@@ -44,7 +44,7 @@ from server.models import Appeal, School
 from sync.client import SyncClient, SyncError, urllib_transport
 from tests.browser import chromium_disk
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT, LiveServer
-from tests.browser.tablet import Tablet, leaks
+from tests.browser.tablet import Tablet, leaks, open_case_action, save_case_action
 from tests.clock import SCHOOL_ZONE, school_today
 from tests.factory import PASSWORD, Factory, registration
 from tests.test_casework import Desk
@@ -285,21 +285,15 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     page.goto(signed)
     expect(page.locator("main")).to_contain_text("№ ", timeout=20_000)
     context.set_offline(True)
-    case = page.locator("details[data-action=answered]")
-    case.locator("summary").click()
-    case.locator("textarea[name=text]").fill(c["answer"])
+    open_case_action(page, "answered", "textarea[name=text]", c["answer"])
     save_case_action(page, "answered")
-    case = page.locator("details[data-action=referred]")
-    case.locator("summary").click()
+    case = open_case_action(page, "referred", "input[name=outgoing_no]", c["outgoing_no"])
     case.locator("select[name=authority]").select_option("juvenile_inspector")
-    case.locator("input[name=outgoing_no]").fill(c["outgoing_no"])
     case.locator("input[name=contact]").fill(c["contact"])
     case.locator("textarea[name=note]").fill(c["note"])
     save_case_action(page, "referred")
-    case = page.locator("details[data-action=measure_recorded]")
-    case.locator("summary").click()
+    case = open_case_action(page, "measure_recorded", "textarea[name=description]", c["measure"])
     case.locator("select[name=kind]").select_option(index=1)
-    case.locator("textarea[name=description]").fill(c["measure"])
     save_case_action(page, "measure_recorded")
     context.set_offline(False)
     tablet.sync_now()
@@ -407,9 +401,3 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     context.close()
     assert errors == [] and errors_after == []
 
-
-def save_case_action(page: Page, name: str) -> None:
-    page.locator(f"details[data-action={name}] button[type=submit]").click()
-    # Saved: the letter's page is drawn again, the flash on top and every action's form closed.
-    expect(page.locator(".flash")).to_be_visible()
-    expect(page.locator("details.case-action[open]")).to_have_count(0)
