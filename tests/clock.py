@@ -1,7 +1,7 @@
 """Today as the school sees it, for every test: the host's clock and time zone never name a day.
 
 The server dates a letter on its school's calendar (``journal.school_today``) and the tablet on its own
-clock, which is set to the school's zone. A test that took its day from the host (``date.today()``) would
+clock, which is set to the school's zone. A test that took its day from the host's calendar would
 disagree with both whenever the host's date is not Bishkek's, from 18:00 UTC on for a host on UTC; so a
 test takes "today" from here, computed when it is asked (a run may cross the school's midnight).
 

@@ -18,7 +18,7 @@ const catalogs = Object.fromEntries(
 const read = (path) => readFileSync(join(ROOT, path), 'utf8');
 const SPEC = JSON.parse(read('sync/spec.json'));
 
-// i18n.js is on the login form's path, which carries no JSON module, so it names the languages itself.
+// i18n.js names the languages itself (see there); they must be the spec's.
 test("the app's languages are the spec's, each with its catalog", () => {
   assert.deepEqual(LANGUAGES, SPEC.vocabularies.languages);
   assert.deepEqual(LANGS, SPEC.vocabularies.languages);
