@@ -118,6 +118,7 @@ def purge(school: School, operator: str, run: uuid.UUID, today: dt.date | None =
         appeal = item.appeal
         keys.destroy_data_key(appeal.data_key)
         appeal.contents = b""
+        appeal.receipt_digest = None  # an erased letter frees its receipt code
         appeal.erased_at = now
         appeal.change_no = journal.next_change_no(school)
         db.session.add(
