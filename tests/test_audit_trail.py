@@ -314,3 +314,21 @@ def test_verify_names_a_removed_audit_entry_and_a_moved_head(app, client, factor
         db.session.commit()
     result = runner.invoke(args=["verify"])
     assert result.exit_code == 1 and "audit trail head" in result.output
+
+
+def test_migration_0012_counts_the_accounts_before_it_as_acknowledged(app, client, factory, school, runner) -> None:
+    """Down below 0012 and up again on a populated database: every account made before it raises no notice,
+    the trail starts empty, and verify agrees."""
+    factory.user(school, Role.COMMISSION)
+    director = Caller(client, factory.device(Role.DIRECTOR, school))
+    assert director("GET", "/audit/notices")[1]["notices"] != []
+    with app.app_context():
+        db.session.remove()
+    down = runner.invoke(args=["db", "downgrade", "0010"])
+    assert down.exit_code == 0, (down.output, down.exception)
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, (up.output, up.exception)
+    director = Caller(client, factory.device(Role.DIRECTOR, school))  # tokens survive; a fresh login anyway
+    assert director("GET", "/audit/notices")[1]["notices"] == []
+    assert director("GET", "/audit/admin-actions")[1]["actions"] == []
+    assert runner.invoke(args=["verify"]).exit_code == 0
