@@ -9,14 +9,14 @@ Columns are only added (a plain ADD COLUMN, no rebuild of the tables that others
 on a populated database.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
