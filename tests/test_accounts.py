@@ -115,3 +115,34 @@ def test_another_users_device_id_cannot_be_taken_over(app, client, factory):
     response = login(client, other, device_id=victim.device_id)
     assert (response.status_code, response.get_json()["error"]) == (401, "device_revoked")
     victim.pull()  # the victim's token still works
+
+
+def test_the_users_own_new_password_readmits_the_devices_revoked_before_it(app, client, runner, factory):
+    """A lost tablet revoked by the operator comes back once its user has set a new password elsewhere;
+    one revoked after that stays out."""
+    school = factory.school()
+    username = factory.user(school)
+    lost = SyncClient(factory.transport)
+    lost.login(username, PASSWORD)
+    assert runner.invoke(args=["revoke-device", lost.device_id]).exit_code == 0
+    assert login(client, username, device_id=lost.device_id).get_json()["error"] == "device_revoked"
+
+    other = SyncClient(factory.transport)
+    other.login(username, PASSWORD)
+    change = {"current_password": PASSWORD, "new_password": "my own new password"}
+    response = client.post("/api/v1/me/password", json=change, headers={"Authorization": f"Bearer {other.token}"})
+    assert response.status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == username)).password_changed_at is not None
+    assert login(client, username, device_id=lost.device_id).get_json()["error"] == "invalid_credentials"
+    response = login(client, username, "my own new password", device_id=lost.device_id)
+    assert response.status_code == 201 and response.get_json()["device_id"] == lost.device_id
+    lost.token = response.get_json()["token"]
+    lost.pull()
+    with app.app_context():
+        assert _device_row(app, lost.device_id).revoked_at is None
+
+    assert runner.invoke(args=["revoke-device", lost.device_id]).exit_code == 0
+    assert login(client, username, "my own new password", device_id=lost.device_id).get_json()["error"] == (
+        "device_revoked"
+    )

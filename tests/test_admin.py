@@ -3,6 +3,7 @@ settings (checked together, nothing saved on a mistake); each takes effect at th
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -41,7 +42,26 @@ def login(factory: Factory, username: str, password: str = PASSWORD) -> SyncClie
     return device
 
 
-def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, school, admin):
+def login_again(client: FlaskClient, device: SyncClient, username: str, password: str = PASSWORD) -> tuple[int, Any]:
+    """Log in on the same device (its ``device_id``); on 201 the device holds the fresh token."""
+    body = {"username": username, "password": password, "device_name": "the same tablet", "device_id": device.device_id}
+    response = client.post("/api/v1/auth/token", json=body)
+    answer = response.get_json()
+    if response.status_code == 201:
+        assert answer["device_id"] == device.device_id
+        device.token = answer["token"]
+    return response.status_code, answer
+
+
+def actions_seen_by(admin: Admin) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {admin.device.token}"}
+    actions: list[dict[str, Any]] = admin.client.get("/api/v1/audit/admin-actions", headers=headers).get_json()[
+        "actions"
+    ]
+    return actions
+
+
+def test_accounts_are_created_disabled_enabled_and_given_new_passwords(client, factory, school, admin):
     status, user = admin(
         "POST",
         "/users",
@@ -71,6 +91,10 @@ def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, 
         tablet.pull()
     assert refused.value.code == "account_disabled"
     assert admin("POST", f"/users/{user['id']}/enable")[1]["disabled_at"] is None
+    with pytest.raises(SyncError) as refused:
+        tablet.pull()  # enabled again, the token from before is dead: the tablet asks for the password
+    assert refused.value.code == "invalid_token"
+    assert login_again(client, tablet, "aigul", "a long password")[0] == 201
     tablet.pull()
 
     assert admin("POST", f"/users/{user['id']}/password", {"password": "a new long password"})[0] == 200
@@ -80,6 +104,8 @@ def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, 
     with pytest.raises(SyncError):
         login(factory, "aigul", "a long password")
     login(factory, "aigul", "a new long password").pull()
+    assert login_again(client, tablet, "aigul", "a new long password")[0] == 201  # re-admitted by the new password
+    tablet.pull()
     assert {u["username"] for u in admin("GET", "/users")[1]["users"]} >= {"aigul"}
 
 
@@ -139,3 +165,72 @@ def test_settings_change_together_or_not_at_all(factory, school, admin):
     assert admin("GET", "/settings")[1]["settings"] == body["settings"]  # nothing of a refused change was kept
     director = factory.device(Role.DIRECTOR, school)
     assert director.pull()["calendar"]["days_off"] == ["2026-03-23"]
+
+
+def test_a_director_is_protected_from_the_admin_but_not_from_the_command_line(client, factory, school, admin, runner):
+    director_name = factory.user(school, Role.DIRECTOR)
+    director = login(factory, director_name)
+    director_id = next(u["id"] for u in admin("GET", "/users")[1]["users"] if u["username"] == director_name)
+    for path, body in (
+        (f"/users/{director_id}/disable", None),
+        (f"/users/{director_id}/password", {"password": "x" * 12}),
+    ):
+        status, answer = admin("POST", path, body)
+        assert (status, answer["error"]) == (409, "director_protected"), path
+    director.pull()  # nothing changed: the same token works
+    assert admin("POST", f"/users/{director_id}/enable")[0] == 200  # enabling an enabled director changes nothing
+    director.pull()
+
+    assert runner.invoke(args=["disable-user", director_name]).exit_code == 0
+    with pytest.raises(SyncError) as refused:
+        director.pull()
+    assert refused.value.code == "account_disabled"
+    assert runner.invoke(args=["enable-user", director_name]).exit_code == 0
+    with pytest.raises(SyncError) as refused:
+        director.pull()  # enabled again: the token from before is dead
+    assert refused.value.code == "invalid_token"
+    result = runner.invoke(args=["reset-password", director_name, "--password-stdin"], input="the operator's one\n")
+    assert result.exit_code == 0, result.output
+    assert login_again(client, director, director_name)[1]["error"] == "invalid_credentials"
+    assert login_again(client, director, director_name, "the operator's one")[0] == 201
+    director.pull()
+    short = runner.invoke(args=["reset-password", director_name, "--password-stdin"], input="short\n")
+    assert short.exit_code != 0 and "8 characters" in short.output
+    assert (
+        runner.invoke(args=["reset-password", "nobody", "--password-stdin"], input="long enough one\n").exit_code != 0
+    )
+
+    actions = [(a["action"], a["operator"] is not None) for a in actions_seen_by(admin)]
+    assert actions[:3] == [("password_reset", True), ("user_enabled", True), ("user_disabled", True)]
+
+
+def test_a_revoked_device_logs_in_again_only_once_readmitted_or_given_a_new_password(client, factory, school, admin):
+    username = factory.user(school, Role.PEDAGOGUE)
+    tablet = login(factory, username)
+    user_id = next(u["id"] for u in admin("GET", "/users")[1]["users"] if u["username"] == username)
+    stale_token = tablet.token
+    assert admin("POST", f"/devices/{tablet.device_id}/revoke")[0] == 200
+    assert login_again(client, tablet, username)[1]["error"] == "device_revoked"
+
+    status, device = admin("POST", f"/devices/{tablet.device_id}/readmit")
+    assert status == 200 and device["revoked_at"] is None
+    tablet.token = stale_token
+    with pytest.raises(SyncError) as refused:
+        tablet.pull()  # re-admitted, the old token still does not work
+    assert refused.value.code == "invalid_token"
+    assert login_again(client, tablet, username)[0] == 201
+    tablet.pull()
+    assert admin("POST", f"/devices/{tablet.device_id}/readmit")[0] == 200  # not revoked: left as it is
+    tablet.pull()
+
+    assert admin("POST", f"/devices/{tablet.device_id}/revoke")[0] == 200
+    assert login_again(client, tablet, username)[1]["error"] == "device_revoked"
+    assert admin("POST", f"/users/{user_id}/password", {"password": "a new long password"})[0] == 200
+    assert login_again(client, tablet, username, "a new long password")[0] == 201  # set after the revocation
+    tablet.pull()
+    assert admin("POST", f"/devices/{tablet.device_id}/revoke")[0] == 200  # revoked after the password was set
+    assert login_again(client, tablet, username, "a new long password")[1]["error"] == "device_revoked"
+
+    actions = [a["action"] for a in actions_seen_by(admin)]
+    assert actions[:5] == ["device_revoked", "password_reset", "device_revoked", "device_readmitted", "device_revoked"]
+    assert admin("POST", f"/devices/{uuid.uuid4()}/readmit")[1]["error"] == "device_not_found"

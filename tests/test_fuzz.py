@@ -52,8 +52,13 @@ CALLER: dict[str, Role | None] = {
     "receipts.check": Role.PEDAGOGUE,
     "reports.dashboard": Role.DIRECTOR,
     "reports.monthly": Role.DIRECTOR,
-    "audit.reads": Role.ADMIN,
+    "audit.deliveries": Role.ADMIN,
+    "audit.list_views": Role.DIRECTOR,
+    "audit.record_views": Role.PEDAGOGUE,
+    "audit.admin_actions": Role.ADMIN,
     "audit.erasures": Role.ADMIN,
+    "notices.list_notices": Role.ADMIN,
+    "notices.acknowledge": Role.DIRECTOR,
     "district.district_figures": Role.DISTRICT,
     **{
         f"admin.{name}": Role.ADMIN
@@ -65,6 +70,7 @@ CALLER: dict[str, Role | None] = {
             "reset_password",
             "list_devices",
             "revoke_device",
+            "readmit_device",
             "get_settings",
             "patch_settings",
         )
@@ -130,9 +136,9 @@ def strategy(operation: Any, mode: GenerationMode, endpoint: str, school: School
     if mode is not GenerationMode.POSITIVE:
         return generated
     real: Any = None
-    if endpoint in ("admin.disable_user", "admin.enable_user", "admin.reset_password"):
+    if endpoint in ("admin.disable_user", "admin.enable_user", "admin.reset_password", "notices.acknowledge"):
         real = operation.as_strategy(generation_mode=mode, path_parameters={"user_id": school.target_user})
-    elif endpoint == "admin.revoke_device":
+    elif endpoint in ("admin.revoke_device", "admin.readmit_device"):
         real = operation.as_strategy(generation_mode=mode, path_parameters={"device_id": school.target_device})
     elif endpoint == "sync.push":
         real = generated.map(lambda case: _with_body(case, device_id=school.pedagogue_device))
