@@ -100,6 +100,9 @@ class School(Base):
     # The audit trail of reads has a chain of its own, so that reading never moves the journal's head.
     reads_head: Mapped[str] = mapped_column(String(64), default=GENESIS)
     reads_length: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The audit trail of letter views and administrative actions (``audit_entries``), a third chain.
+    audit_head: Mapped[str] = mapped_column(String(64), default=GENESIS)
+    audit_length: Mapped[int] = mapped_column(BigInteger, default=0)
     last_change_no: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
 
@@ -127,9 +130,17 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the password was last set by a reset or by the user (None: only ever the first one). A device
+    # revoked no later than this may log in again (``accounts.issue_token``).
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    # The admin who created the account; None when the command line did.
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    # When the director acknowledged that this account exists (the notices of accounts reading letters).
+    access_acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
 
     school: Mapped[School | None] = relationship()
     district: Mapped[District | None] = relationship()
+    created_by: Mapped[User | None] = relationship(remote_side=[id])
 
 
 class Device(Base):
@@ -405,3 +416,44 @@ class Erasure(Base):
     erased_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
     appeal: Mapped[Appeal] = relationship()
+
+
+class AuditEntry(Base):
+    """One entry of a school's audit trail: a letter viewed on a tablet, or an administrative action (an
+    account created, disabled, enabled or given a new password, a device revoked or re-admitted, settings
+    changed, an account's access acknowledged). Chained per school; never updated or deleted.
+
+    ``kind`` is ``letter_viewed`` or the action's name. Who: ``user_id`` and ``device_id`` for a call made
+    with a token; ``operator`` ("cli:<operating-system user>") for the command line. What: the letter
+    (``appeal_id``), the account and the device acted on. ``details``: a view's ``viewed_at`` (the tablet's
+    moment; ``at`` is when the server recorded it) or the settings' ``changes`` before and after.
+    """
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("school_id", "position"),
+        Index("ix_audit_entries_school_kind_at", "school_id", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The entry's own id: the tablet's for a view (so that sending it again records it once), fresh otherwise.
+    uuid: Mapped[UUID] = mapped_column(Uuid, unique=True, default=uuid4)
+    school_id: Mapped[int] = mapped_column(ForeignKey("schools.id"))
+    position: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), default=None)
+    operator: Mapped[str | None] = mapped_column(String(100), default=None)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"), default=None)
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    target_device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id"), default=None)
+    details: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    device: Mapped[Device | None] = relationship(foreign_keys=[device_id])
+    appeal: Mapped[Appeal | None] = relationship()
+    target_user: Mapped[User | None] = relationship(foreign_keys=[target_user_id])
+    target_device: Mapped[Device | None] = relationship(foreign_keys=[target_device_id])

@@ -41,7 +41,18 @@ def login(factory: Factory, username: str, password: str = PASSWORD) -> SyncClie
     return device
 
 
-def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, school, admin):
+def login_again(client: FlaskClient, device: SyncClient, username: str, password: str = PASSWORD) -> tuple[int, Any]:
+    """Log in on the same device (its ``device_id``); on 201 the device holds the fresh token."""
+    body = {"username": username, "password": password, "device_name": "the same tablet", "device_id": device.device_id}
+    response = client.post("/api/v1/auth/token", json=body)
+    answer = response.get_json()
+    if response.status_code == 201:
+        assert answer["device_id"] == device.device_id
+        device.token = answer["token"]
+    return response.status_code, answer
+
+
+def test_accounts_are_created_disabled_enabled_and_given_new_passwords(client, factory, school, admin):
     status, user = admin(
         "POST",
         "/users",
@@ -71,6 +82,10 @@ def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, 
         tablet.pull()
     assert refused.value.code == "account_disabled"
     assert admin("POST", f"/users/{user['id']}/enable")[1]["disabled_at"] is None
+    with pytest.raises(SyncError) as refused:
+        tablet.pull()  # enabled again, the token from before is dead: the tablet asks for the password
+    assert refused.value.code == "invalid_token"
+    assert login_again(client, tablet, "aigul", "a long password")[0] == 201
     tablet.pull()
 
     assert admin("POST", f"/users/{user['id']}/password", {"password": "a new long password"})[0] == 200
@@ -80,6 +95,8 @@ def test_accounts_are_created_disabled_enabled_and_given_new_passwords(factory, 
     with pytest.raises(SyncError):
         login(factory, "aigul", "a long password")
     login(factory, "aigul", "a new long password").pull()
+    assert login_again(client, tablet, "aigul", "a new long password")[0] == 201  # re-admitted by the new password
+    tablet.pull()
     assert {u["username"] for u in admin("GET", "/users")[1]["users"]} >= {"aigul"}
 
 

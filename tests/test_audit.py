@@ -1,5 +1,6 @@
 """The audit trail of reads: every letter decrypted for someone is an entry (who, which letter, when),
-chained per school, filtered and exported for the admin and the director, and checked by ``verify``."""
+chained per school, listed as the deliveries of each pull, filtered and exported for the admin and the
+director, and checked by ``verify``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,22 @@ from tests.factory import Factory
 CANARY = "Audit-canary-K9"
 
 
-def reads(client: FlaskClient, device: SyncClient, query: str = "") -> tuple[int, Any]:
-    response = client.get(f"/api/v1/audit/reads{query}", headers={"Authorization": f"Bearer {device.token}"})
+def audit_list(client: FlaskClient, device: SyncClient, path: str, query: str = "") -> tuple[int, Any]:
+    response = client.get(f"/api/v1/audit/{path}{query}", headers={"Authorization": f"Bearer {device.token}"})
     return response.status_code, response.get_json() if response.is_json else response.get_data(as_text=True)
+
+
+def reads(client: FlaskClient, device: SyncClient, query: str = "") -> tuple[int, Any]:
+    """The deliveries, one entry per letter delivered (as ``reads``), or the CSV as it came."""
+    status, body = audit_list(client, device, "deliveries", query)
+    if not isinstance(body, dict) or "deliveries" not in body:
+        return status, body
+    letters = [
+        {"delivered_at": d["delivered_at"], "user": d["user"], "device": d["device"], **letter}
+        for d in body["deliveries"]
+        for letter in d["letters"]
+    ]
+    return status, {"reads": letters}
 
 
 def test_each_decrypted_letter_is_one_entry_and_metadata_alone_is_none(app: Flask, client, factory: Factory) -> None:
@@ -78,11 +92,24 @@ def test_entries_are_filtered_by_user_and_period_and_exported_as_csv(app: Flask,
     assert reads(client, admin, "?from=2021-01-02&to=2021-01-01")[0] == 422
     assert reads(client, admin, "?user=not-a-uuid")[0] == 422
 
+    status, body = audit_list(client, admin, "deliveries")
+    assert [len(d["letters"]) for d in body["deliveries"]] == [2, 2]  # one delivery per pull
+    assert body["deliveries"][0]["device"]["id"] == second.device_id  # newest first
+
     status, text = reads(client, admin, "?format=csv")
     assert status == 200
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["read_at", "user_full_name", "user_role", "school_year", "serial_no"]
-    assert sorted(row[4] for row in rows[1:]) == ["1", "1", "2", "2"]
+    assert rows[0] == [
+        "delivered_at",
+        "user_id",
+        "user_full_name",
+        "user_role",
+        "device_id",
+        "device_name",
+        "letters",
+    ]
+    year = body["deliveries"][0]["letters"][0]["school_year"]
+    assert [row[6] for row in rows[1:]] == [f"1/{year} 2/{year}"] * 2
 
 
 def test_a_period_out_to_the_ends_of_the_calendar_is_answered(app: Flask, client, factory: Factory) -> None:

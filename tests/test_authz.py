@@ -65,9 +65,21 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 200, Role.DIRECTOR: 200, Role.ADMIN: 200},
     ),
     "reports.monthly": (Call("GET", "/api/v1/reports/monthly?month=2025-03"), dict.fromkeys(ROLES, 200)),
-    "audit.reads": (
-        Call("GET", "/api/v1/audit/reads"),
+    **{
+        f"audit.{name}": (
+            Call("GET", f"/api/v1/audit/{path}"),
+            {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
+        )
+        for name, path in [("deliveries", "deliveries"), ("list_views", "views"), ("admin_actions", "admin-actions")]
+    },
+    "audit.record_views": (Call("POST", "/api/v1/audit/views", lambda _: {"views": []}), dict.fromkeys(ROLES, 200)),
+    "notices.list_notices": (
+        Call("GET", "/api/v1/audit/notices"),
         {Role.PEDAGOGUE: 403, Role.COMMISSION: 403, Role.DIRECTOR: 200, Role.ADMIN: 200},
+    ),
+    "notices.acknowledge": (
+        Call("POST", "/api/v1/audit/notices/{user}/acknowledge"),
+        {**dict.fromkeys(ROLES, 403), Role.DIRECTOR: 200},
     ),
     "audit.erasures": (
         Call("GET", "/api/v1/audit/erasures"),
@@ -101,6 +113,7 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
             ),
             ("list_devices", Call("GET", "/api/v1/admin/devices"), 200),
             ("revoke_device", Call("POST", "/api/v1/admin/devices/{device}/revoke"), 200),
+            ("readmit_device", Call("POST", "/api/v1/admin/devices/{device}/readmit"), 200),
             ("get_settings", Call("GET", "/api/v1/admin/settings"), 200),
             ("patch_settings", Call("PATCH", "/api/v1/admin/settings", lambda _: {"quorum": 2}), 200),
         ]

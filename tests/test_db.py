@@ -46,6 +46,7 @@ TABLES = {
     "districts",
     "reports",
     "erasures",
+    "audit_entries",
 }
 
 

@@ -61,7 +61,7 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from server.api import admin, audit, auth, district, me, reports, sync
+    from server.api import admin, audit, auth, district, me, notices, reports, sync
 
     api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
     api.register_blueprint(sync.blp)
     api.register_blueprint(reports.blp)
     api.register_blueprint(audit.blp)
+    api.register_blueprint(notices.blp)
     api.register_blueprint(admin.blp)
     api.register_blueprint(district.blp)
     app.before_request(_authenticate)

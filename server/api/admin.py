@@ -1,4 +1,5 @@
-"""``/api/v1/admin``: the school's accounts, devices and settings, for its admin only."""
+"""``/api/v1/admin``: the school's accounts, devices and settings, for its admin only; each change is an
+entry of the school's audit trail (``server/services/admin.py``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from marshmallow import Schema, fields, missing, validate
 from server.api import BEARER, require_role
 from server.services import admin
 from server.services.accounts import MIN_PASSWORD_LENGTH
+from server.services.audit_log import Who
 from sync.events import Role
 from sync.fields import NOT_BLANK, SafeString, StrictBoolean
 from sync.schemas import ErrorSchema, SchoolSettingsSchema
@@ -105,6 +107,7 @@ View = TypeVar("View", bound=Callable[..., Any])
 ADMIN_ONLY = ((401, "No valid token."), (403, "Not the school's admin."))
 NO_SUCH_USER = (404, "No such user in this school.")
 NOT_JSON = (400, "invalid_json: the body is not JSON.")
+PROTECTED = (409, "director_protected: a director's account is changed only from the command line.")
 TOO_SHORT = (400, "invalid_json, or password_too_short: " + PASSWORD_RULE)
 
 
@@ -138,13 +141,14 @@ def list_users() -> dict[str, Any]:
 @_answers(*ADMIN_ONLY, TOO_SHORT, (409, "username_taken."))
 def create_user(body: dict[str, Any]) -> Any:
     actor = _admin()
-    return admin.create_user(actor.school, Role(body["role"]), body["username"], body["full_name"], body["password"])
+    role, username, full_name = Role(body["role"]), body["username"], body["full_name"]
+    return admin.create_user(actor.school, Who.of(actor), role, username, full_name, body["password"])
 
 
 @blp.route("/users/<uuid:user_id>/disable", methods=["POST"])
 @blp.doc(**BEARER)
 @blp.response(200, UserSchema)
-@_answers(*ADMIN_ONLY, NO_SUCH_USER, (409, "own_account: an admin cannot disable themself."))
+@_answers(*ADMIN_ONLY, NO_SUCH_USER, (409, "own_account: an admin cannot disable themself; or director_protected."))
 def disable_user(user_id: uuid.UUID) -> Any:
     return admin.set_disabled(_admin(), user_id, True)
 
@@ -154,6 +158,7 @@ def disable_user(user_id: uuid.UUID) -> Any:
 @blp.response(200, UserSchema)
 @_answers(*ADMIN_ONLY, NO_SUCH_USER)
 def enable_user(user_id: uuid.UUID) -> Any:
+    """Enabled again, the account's old tokens stay dead (401 invalid_token): its devices log in again."""
     return admin.set_disabled(_admin(), user_id, False)
 
 
@@ -161,9 +166,9 @@ def enable_user(user_id: uuid.UUID) -> Any:
 @blp.doc(**BEARER)
 @blp.arguments(PasswordSchema)
 @blp.response(200, UserSchema)
-@_answers(*ADMIN_ONLY, NO_SUCH_USER, TOO_SHORT)
+@_answers(*ADMIN_ONLY, NO_SUCH_USER, TOO_SHORT, PROTECTED)
 def reset_password(body: dict[str, Any], user_id: uuid.UUID) -> Any:
-    return admin.reset_password(_admin().school, user_id, body["password"])
+    return admin.reset_password(_admin(), user_id, body["password"])
 
 
 @blp.route("/devices", methods=["GET"])
@@ -179,7 +184,18 @@ def list_devices() -> dict[str, Any]:
 @blp.response(200, DeviceSchema)
 @_answers(*ADMIN_ONLY, (404, "No such device in this school."))
 def revoke_device(device_id: uuid.UUID) -> Any:
-    return admin.revoke(_admin().school, device_id)
+    actor = _admin()
+    return admin.revoke(actor.school, Who.of(actor), device_id)
+
+
+@blp.route("/devices/<uuid:device_id>/readmit", methods=["POST"])
+@blp.doc(**BEARER)
+@blp.response(200, DeviceSchema)
+@_answers(*ADMIN_ONLY, (404, "No such device in this school."))
+def readmit_device(device_id: uuid.UUID) -> Any:
+    """A revoked device may log in again (its old token stays dead); a device not revoked is left as it is."""
+    actor = _admin()
+    return admin.readmit(actor.school, Who.of(actor), device_id)
 
 
 @blp.route("/settings", methods=["GET"])
@@ -197,6 +213,6 @@ def get_settings() -> dict[str, Any]:
 @_answers(*ADMIN_ONLY, NOT_JSON)
 def patch_settings(changes: dict[str, Any]) -> dict[str, Any]:
     """Change some settings; all are checked together with the stored ones, nothing changes on a 422."""
-    school = _admin().school
+    actor = _admin()
     # Stored as plain JSON (ISO dates), the way the wire wrote them.
-    return {"settings": admin.update_settings(school, SettingsChangesSchema().dump(changes))}
+    return {"settings": admin.update_settings(actor.school, Who.of(actor), SettingsChangesSchema().dump(changes))}

@@ -1,7 +1,12 @@
-"""Schools, users, passwords (Argon2id) and device tokens.
+"""Schools, users, passwords (Argon2id), device tokens, and the rules of revocation.
 
 A token is 256 random bits shown once to the device; the server keeps only its SHA-256, so a copy of
 the database lets nobody act as a device.
+
+Revocation: a revoked device logs in again (the same row, a fresh token) only once the admin re-admitted
+it, or once the user's password was set at or after its revocation (a reset, or the user's own change).
+Enabling a disabled account replaces the token digests of all its devices with unusable ones, so a token
+from before the account was disabled never works again; the devices log in with the password.
 """
 
 from __future__ import annotations
@@ -91,7 +96,14 @@ def create_school(name: str) -> School:
     return school
 
 
-def create_user(school: School, role: Role, username: str, full_name: str, password: str) -> User:
+def unusable_token_digest() -> str:
+    """A value for ``devices.token_hash`` that no token has: a SHA-256 digest is hex, this begins with '!'."""
+    return "!" + secrets.token_hex(31)
+
+
+def create_user(
+    school: School, role: Role, username: str, full_name: str, password: str, created_by: User | None = None
+) -> User:
     if role is Role.DISTRICT:
         raise ApiError("A district's viewer belongs to a district, not to a school.", code="role_not_allowed")
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -102,10 +114,53 @@ def create_user(school: School, role: Role, username: str, full_name: str, passw
         username=username,
         full_name=full_name,
         password_hash=hash_password(password),
+        created_by_id=created_by.id if created_by is not None else None,
     )
     db.session.add(user)
     db.session.flush()
     return user
+
+
+def set_disabled(user: User, disabled: bool) -> bool:
+    """Disable or enable an account; whether that changed anything. Enabled again, every token its devices
+    held before is dead (``invalid_token``): each device logs in again with the password."""
+    if disabled == (user.disabled_at is not None):
+        return False
+    if disabled:
+        user.disabled_at = utcnow()
+    else:
+        user.disabled_at = None
+        for device in db.session.scalars(select(Device).where(Device.user_id == user.id)):
+            device.token_hash = unusable_token_digest()
+    db.session.flush()
+    return True
+
+
+def reset_password(user: User, password: str) -> None:
+    """A password set for the user (by the admin or the operator): every device of theirs is revoked, and
+    may log in again with the new password."""
+    user.password_hash = hash_password(password)
+    now = utcnow()
+    user.password_changed_at = now
+    for device in db.session.scalars(select(Device).where(Device.user_id == user.id, Device.revoked_at.is_(None))):
+        device.revoked_at = now
+    db.session.flush()
+
+
+def readmit_device(device: Device) -> bool:
+    """Let a revoked device log in again; whether it was revoked. Its old token stays dead."""
+    if device.revoked_at is None:
+        return False
+    device.revoked_at = None
+    device.token_hash = unusable_token_digest()
+    db.session.flush()
+    return True
+
+
+def _may_return(device: Device, user: User) -> bool:
+    """Whether a device may log in: not revoked, or revoked no later than the user's password was set."""
+    changed = user.password_changed_at
+    return device.revoked_at is None or (changed is not None and device.revoked_at <= changed)
 
 
 def revoke_device(device_id: uuid.UUID) -> Device | None:
@@ -139,9 +194,10 @@ def issue_token(username: str, password: str, device_name: str, device_id: uuid.
     device = None
     if device_id is not None:
         device = db.session.scalar(select(Device).where(Device.uuid == device_id, Device.user_id == user.id))
-        if device is None or device.revoked_at is not None:
-            raise Unauthorized("This device is not enrolled; log in as a new device.", code="device_revoked")
+        if device is None or not _may_return(device, user):
+            raise Unauthorized("Not a device of this user, or revoked and not re-admitted.", code="device_revoked")
         device.token_hash, device.expires_at, device.name = token_digest(token), expires_at, device_name
+        device.revoked_at = None
     else:
         device = Device(
             school_id=user.school_id,
@@ -199,12 +255,13 @@ def change_password(user_id: int, device_id: int, current_password: str, new_pas
     if device.revoked_at is not None:
         raise Unauthorized("This device was revoked.", code="device_revoked")
     user.password_hash = new_hash
+    now = utcnow()
+    user.password_changed_at = now
     others = list(
         db.session.scalars(
             select(Device).where(Device.user_id == user_id, Device.id != device_id, Device.revoked_at.is_(None))
         )
     )
-    now = utcnow()
     for other in others:
         other.revoked_at = now
     db.session.flush()

@@ -1,8 +1,10 @@
-"""The audit trail of reads: every letter decrypted for a user is one entry, chained per school.
+"""The audit trail of reads (deliveries): every letter decrypted for a user is one entry, chained per school.
 
 DESIGN.md: every read of confidential content on the server is an audit event (who, what, when),
 hash-chained like the journal. A pull that carries contents writes one entry per letter it decrypts, in
-the same transaction; ``verify`` recomputes the chain, so a removed or altered entry is named.
+the same transaction; ``verify`` recomputes the chain, so a removed or altered entry is named. The entries
+of one pull are listed together as a delivery. The school-date periods every audit list filters by are
+here too.
 """
 
 from __future__ import annotations
@@ -88,7 +90,7 @@ def record_reads(school_id: int, reader: Reader, appeals: list[tuple[int, UUID]]
 
 
 # The days whose start, and the start of the day after, every time zone can turn into a UTC moment (as the
-# database compares them). A period given beyond them selects the same reads: there are none out there.
+# database compares them). A period given beyond them selects the same entries: there are none out there.
 FIRST_DAY = dt.date.min + dt.timedelta(days=1)
 LAST_DAY = dt.date.max - dt.timedelta(days=2)
 
@@ -97,31 +99,42 @@ def _in_range(day: dt.date) -> dt.date:
     return min(max(day, FIRST_DAY), LAST_DAY)
 
 
-def entries(
+def period(school: School, start: dt.date | None, end: dt.date | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The moments a period of the school's local dates (both ends included) runs from and before."""
+    zone = journal.school_zone(school)
+    low = dt.datetime.combine(_in_range(start), dt.time.min, zone) if start is not None else None
+    following = _in_range(end) + dt.timedelta(days=1) if end is not None else None
+    high = dt.datetime.combine(following, dt.time.min, zone) if following is not None else None
+    return low, high
+
+
+def deliveries(
     school: School, user: UUID | None = None, start: dt.date | None = None, end: dt.date | None = None
 ) -> list[dict[str, Any]]:
-    """Who read which letter (by its number) and when, newest first; filtered by user and by period (the
-    school's local dates, both ends included)."""
+    """The letters each pull carried to whom, on which device, and when, newest first: the entries of one
+    page of a pull share its user, device and moment. Filtered by user and by period (the school's dates)."""
     query = (
         select(Read)
         .where(Read.school_id == school.id)
-        .options(joinedload(Read.user), joinedload(Read.appeal))
-        .order_by(Read.position.desc())
+        .options(joinedload(Read.user), joinedload(Read.device), joinedload(Read.appeal))
+        .order_by(Read.read_at.desc(), Read.position)
     )
     if user is not None:
         query = query.where(Read.user.has(User.uuid == user))
-    zone = journal.school_zone(school)
-    if start is not None:
-        query = query.where(Read.read_at >= dt.datetime.combine(_in_range(start), dt.time.min, zone))
-    if end is not None:
-        following = _in_range(end) + dt.timedelta(days=1)
-        query = query.where(Read.read_at < dt.datetime.combine(following, dt.time.min, zone))
-    return [
-        {
-            "read_at": read.read_at,
-            "user": {"id": read.user.uuid, "full_name": read.user.full_name, "role": read.user.role},
-            "school_year": read.appeal.school_year,
-            "serial_no": read.appeal.serial_no,
-        }
-        for read in db.session.scalars(query)
-    ]
+    low, high = period(school, start, end)
+    if low is not None:
+        query = query.where(Read.read_at >= low)
+    if high is not None:
+        query = query.where(Read.read_at < high)
+    found: dict[tuple[int, int, dt.datetime], dict[str, Any]] = {}
+    for read in db.session.scalars(query):
+        key = (read.user_id, read.device_id, read.read_at)
+        if key not in found:
+            found[key] = {
+                "delivered_at": read.read_at,
+                "user": {"id": read.user.uuid, "full_name": read.user.full_name, "role": read.user.role},
+                "device": {"id": read.device.uuid, "name": read.device.name},
+                "letters": [],
+            }
+        found[key]["letters"].append({"school_year": read.appeal.school_year, "serial_no": read.appeal.serial_no})
+    return list(found.values())
