@@ -1,4 +1,9 @@
-"""Command-line operations beside the code they drive: ``flask --app wsgi COMMAND``."""
+"""Command-line operations beside the code they drive: ``flask --app wsgi COMMAND``.
+
+The commands that change a school's accounts, devices or settings record it in the school's audit trail
+with the operator ("cli:<operating-system user>") in place of a user. The command line may disable a
+director or set their password, which the admin's endpoints refuse.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,20 @@ from sqlalchemy import select
 from server import crypto
 from server.db import begin_write, db
 from server.errors import ApiError
-from server.models import District, School
-from server.services import accounts, backup, demo, deploy_check, keys, retention, rotation, schools, verify
+from server.models import Device, District, School, User
+from server.services import (
+    accounts,
+    admin,
+    backup,
+    demo,
+    deploy_check,
+    keys,
+    retention,
+    rotation,
+    schools,
+    verify,
+)
+from server.services.audit_log import Who
 from sync.events import Role
 from sync.schemas import SchoolSettingsSchema
 
@@ -61,7 +78,7 @@ def create_user(
         if isinstance(owner, District):
             user = accounts.create_district_user(owner, username, full_name, password)
         else:
-            user = accounts.create_user(owner, Role(role), username, full_name, password)
+            user = admin.create_user(owner, _operator(), Role(role), username, full_name, password)
     except ApiError as error:
         raise click.ClickException(error.message) from None
     db.session.commit()
@@ -75,11 +92,72 @@ def create_user(
 def revoke_device(device_id: uuid.UUID) -> None:
     """Revoke a device (a lost or stolen tablet): its token stops working at once."""
     begin_write()
-    device = accounts.revoke_device(device_id)
+    device = db.session.scalar(select(Device).where(Device.uuid == device_id))
     if device is None:
         raise click.ClickException("No such device.")
+    if device.revoked_at is None:
+        admin.record_revocation(_operator(), accounts.revoke_device(device_id) or device)
     db.session.commit()
     click.echo(f"Revoked device {device.uuid} ({device.name}).")
+
+
+def _operator() -> Who:
+    return Who.cli(retention.cli_operator())
+
+
+def _account(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.BadParameter("no such user", param_hint="USERNAME")
+    return user
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, required=True, help="Read the new password from standard input.")
+def reset_password(username: str, password_stdin: bool) -> None:
+    """Set an account's password (a director's too): every device of theirs must log in again, with it."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    begin_write()
+    user = _account(username)
+    try:
+        if user.school is not None:
+            admin.set_password(user.school, _operator(), user, password)
+        else:
+            accounts.reset_password(user, password)
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Set a new password for {username!r}; each of their devices logs in again with it.")
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    begin_write()
+    user = _account(username)
+    if user.school is not None:
+        admin.change_disabled(user.school, _operator(), user, disabled)
+    else:
+        accounts.set_disabled(user, disabled)
+    db.session.commit()
+
+
+@click.command("disable-user")
+@with_appcontext
+@click.argument("username")
+def disable_user(username: str) -> None:
+    """Disable an account (a director's too): its tokens stop working at once."""
+    _set_disabled(username, True)
+    click.echo(f"Disabled {username!r}.")
+
+
+@click.command("enable-user")
+@with_appcontext
+@click.argument("username")
+def enable_user(username: str) -> None:
+    """Enable an account again; its devices log in again with the password (their old tokens stay dead)."""
+    _set_disabled(username, False)
+    click.echo(f"Enabled {username!r}.")
 
 
 @click.command("verify")
@@ -179,10 +257,13 @@ def school_settings(school_id: str, assignments: tuple[str, ...]) -> None:
     if changes:
         begin_write()
     school = _school(school_id)
+    before = admin.snapshot(school)
     try:
         settings = schools.update_settings(school, changes) if changes else schools.settings_of(school)
     except ValidationError as error:
         raise click.ClickException(f"Not saved; invalid: {', '.join(sorted(error.messages))}.") from None
+    if changes:
+        admin.record_settings(school, _operator(), before)
     db.session.commit()
     click.echo(json.dumps(SchoolSettingsSchema().dump(settings), ensure_ascii=False, indent=2, sort_keys=True))
 
@@ -455,7 +536,7 @@ def check_deploy(
 
 def init_app(app: Flask) -> None:
     commands = (create_school, create_user, create_district, link_school, revoke_device, verify_command, seed_demo)
-    for command in (*commands, school_settings):
+    for command in (*commands, reset_password, disable_user, enable_user, school_settings):
         app.cli.add_command(command)
     app.cli.add_command(purge_expired)
     for command in (backup_key, backup_command, restore_command, rotate_key):

@@ -92,8 +92,9 @@ def _csv(name: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Re
 def _answer(
     key: str, found: list[dict[str, Any]], query: dict[str, Any], columns: Sequence[str], row: Callable[..., Any]
 ) -> Any:
+    """``{key: found}``, or with ``format=csv`` the file ``ishenim-<key>.csv``, a row per entry."""
     if query["format"] == "csv":
-        return _csv(key.replace("_", "-"), columns, (row(entry) for entry in found))
+        return _csv(key, columns, (row(entry) for entry in found))
     return {key: found}
 
 
@@ -294,7 +295,7 @@ def admin_actions(query: dict[str, Any]) -> Any:
     user did or had done to their account."""
     actor = require_role(*AUDIT_ROLES)
     found = audit_log.actions(actor.school, query["user"], query["since"], query["until"])
-    return _answer("admin_actions", found, query, ACTION_COLUMNS, _action_row)
+    return _answer("actions", found, query, ACTION_COLUMNS, _action_row)
 
 
 # ---- Erasures ---------------------------------------------------------------------------------------------

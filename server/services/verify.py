@@ -3,7 +3,8 @@
 The chain catches an altered, removed or inserted event; each kind of record's verifier
 (``server/services/kinds/``) opens its ciphertexts and replays its events against its rows, which catches
 altered contents, keys and rows; and every event about a record must find that record's row, so a
-deleted act, meeting or report is a break too. The audit trail of reads is a chain of its own.
+deleted act, meeting or report is a break too. The audit trail of reads is a chain of its own, and so is
+the audit trail of views and administrative actions.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from server.db import db
-from server.models import Event, Read, School
-from server.services import audit, journal, kinds
+from server.models import AuditEntry, Event, Read, School
+from server.services import audit, audit_log, journal, kinds
 from sync.chain import GENESIS, chain_hash
 
 
@@ -35,7 +36,7 @@ class Break:
 
 def _walk(
     school: School,
-    links: Iterable[Event] | Iterable[Read],
+    links: Iterable[Event] | Iterable[Read] | Iterable[AuditEntry],
     record: Callable[[Any, School], dict[str, Any]],
     name: Callable[[Any], str],
     head: tuple[str, int],
@@ -118,10 +119,39 @@ def _reads_breaks(school: School) -> Iterator[Break]:
     )
 
 
+def _audit_breaks(school: School) -> Iterator[Break]:
+    """The audit trail of views and administrative actions: from GENESIS to the school's ``audit_head``."""
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.school_id == school.id)
+        .order_by(AuditEntry.position)
+        .options(
+            joinedload(AuditEntry.user),
+            joinedload(AuditEntry.device),
+            joinedload(AuditEntry.appeal),
+            joinedload(AuditEntry.target_user),
+            joinedload(AuditEntry.target_device),
+        )
+    )
+    return _walk(
+        school,
+        entries,
+        audit_log.chain_record,
+        lambda entry: f"audit entry {entry.position} ({entry.kind})" if entry else "audit trail",
+        (school.audit_head, school.audit_length),
+    )
+
+
 def first_break() -> Break | None:
     """The first problem found, school by school, or None when every journal is intact."""
     for school in db.session.scalars(select(School).order_by(School.id)):
-        checks = (_chain_breaks(school), _record_breaks(school), _missing_breaks(school), _reads_breaks(school))
+        checks = (
+            _chain_breaks(school),
+            _record_breaks(school),
+            _missing_breaks(school),
+            _reads_breaks(school),
+            _audit_breaks(school),
+        )
         for found in itertools.chain(*checks):
             return found
     return None
