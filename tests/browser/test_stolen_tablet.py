@@ -406,4 +406,3 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     assert still.value.code == "invalid_token"  # re-admitting gave the device a fresh token, not the old one back
     context.close()
     assert errors == [] and errors_after == []
-
