@@ -2,9 +2,21 @@
  * `fetch` wrappers for /api/v1/… (same origin only). Failures become two typed errors: `NetworkError` when
  * no answer came (offline, timeout, connection dropped) and `HttpError` for an answer ≥ 400 with the
  * server's stable code. Bodies are never logged: they may carry letters or tokens.
+ *
+ * A 401 that withdraws this tablet's access (`device_revoked`, `account_disabled`) at any call made with a
+ * token is also told to the `onWithdrawn` listener, so the session forgets what was pulled whichever
+ * screen asked (docs/PWA.md, "Access withdrawn").
  */
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** The 401 codes that withdraw this tablet's access: it forgets what it pulled. */
+export const WITHDRAWN_CODES = new Set(['device_revoked', 'account_disabled']);
+
+/** Whether an error is a 401 withdrawing this tablet's access. */
+export function isWithdrawal(error) {
+  return error instanceof HttpError && error.status === 401 && WITHDRAWN_CODES.has(error.code);
+}
 
 /** No answer from the server: offline, a timeout or a dropped connection. Retrying is always safe. */
 export class NetworkError extends Error {
@@ -53,7 +65,20 @@ export function retryAfterSeconds(value, now = Date.now()) {
  * @param {{fetch?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
  */
 export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-  async function call(method, path, { token = null, body = undefined, expect = 200, as = 'json' } = {}) {
+  let withdrawnListener = null;
+
+  async function call(method, path, options = {}) {
+    try {
+      return await send(method, path, options);
+    } catch (error) {
+      if (options.token && withdrawnListener && isWithdrawal(error)) {
+        try { withdrawnListener(error.code); } catch { /* the listener's trouble is not the caller's */ }
+      }
+      throw error;
+    }
+  }
+
+  async function send(method, path, { token = null, body = undefined, expect = 200, as = 'json' } = {}) {
     const headers = { Accept: as === 'blob' ? 'text/csv, application/json' : 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -222,28 +247,74 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
       return call('PATCH', '/admin/settings', { token, body: changes });
     },
 
-    // ---- The audit trail of reads (admin and director) ------------------------------------------------
+    /** Let a revoked tablet log in again: the same device row, a fresh token at the next login. */
+    readmitDevice(token, deviceId) {
+      return call('POST', `/admin/devices/${encodeURIComponent(deviceId)}/readmit`, { token });
+    },
+
+    // ---- The audit (admin and director; views are recorded by every role) ------------------------------
 
     /**
+     * Send the letter pages this tablet showed (≤ 500 at once). Nothing of a letter but its id goes.
      * @param {string} token
-     * @param {{user?: string, from?: string, to?: string}} [query] empty values are left out
-     * @returns {Promise<{reads: Array<{read_at: string, user: {id: string, full_name: string, role: string},
-     *   school_year: number, serial_no: number}>}>} newest first
+     * @param {Array<{id: string, appeal_id: string, viewed_at: string}>} views
+     * @returns {Promise<{recorded: string[], refused: Array<{id: string, error: string}>}>}
      */
-    auditReads(token, query = {}) {
-      return call('GET', `/audit/reads${auditQuery(query)}`, { token });
+    recordViews(token, views) {
+      return call('POST', '/audit/views', { token, body: { views } });
+    },
+
+    /**
+     * One kind of audit entries, newest first: `views` (letters opened on a tablet), `deliveries` (letters
+     * the server sent in one pull) or `admin-actions`.
+     * @param {string} token
+     * @param {'views'|'deliveries'|'admin-actions'} kind
+     * @param {{user?: string, from?: string, to?: string}} [query] empty values are left out
+     * @returns {Promise<{views?: object[], deliveries?: object[], actions?: object[]}>}
+     */
+    audit(token, kind, query = {}) {
+      return call('GET', `/audit/${auditKind(kind)}${auditQuery(query)}`, { token });
     },
 
     /**
      * The same entries as a CSV file.
      * @param {string} token
+     * @param {'views'|'deliveries'|'admin-actions'} kind
      * @param {{user?: string, from?: string, to?: string}} [query]
      * @returns {Promise<Blob>}
      */
-    auditCsv(token, query = {}) {
-      return call('GET', `/audit/reads${auditQuery({ ...query, format: 'csv' })}`, { token, as: 'blob' });
+    auditCsv(token, kind, query = {}) {
+      return call('GET', `/audit/${auditKind(kind)}${auditQuery({ ...query, format: 'csv' })}`, { token, as: 'blob' });
+    },
+
+    /**
+     * New accounts whose role reads letters, not yet acknowledged by the director (director, admin).
+     * @returns {Promise<{notices: Array<{user: object, created_by: object|null, created_at: string}>}>}
+     */
+    auditNotices(token) {
+      return call('GET', '/audit/notices', { token });
+    },
+
+    /** The director acknowledges one notice. @returns {Promise<{notices: object[]}>} the ones remaining */
+    acknowledgeNotice(token, userId) {
+      return call('POST', `/audit/notices/${encodeURIComponent(userId)}/acknowledge`, { token });
+    },
+
+    /**
+     * Tell `listener(code)` of every 401 withdrawing this tablet's access at a call made with a token.
+     * @param {((code: string) => void)|null} listener
+     */
+    onWithdrawn(listener) {
+      withdrawnListener = listener;
     },
   };
+}
+
+const AUDIT_KINDS = new Set(['views', 'deliveries', 'admin-actions']);
+
+function auditKind(kind) {
+  if (!AUDIT_KINDS.has(kind)) throw new Error(`Unknown audit kind: ${kind}`);
+  return kind;
 }
 
 /** `?user=…&from=…&to=…` of the filters that have a value ('' when none has). */
@@ -259,6 +330,6 @@ function auditQuery(query) {
 // The app's client, same origin.
 export const {
   login, me, changePassword, push, pull, dashboard, monthlyReport,
-  adminUsers, createUser, disableUser, enableUser, resetPassword, adminDevices, revokeDevice, adminSettings, patchSettings,
-  auditReads, auditCsv,
+  adminUsers, createUser, disableUser, enableUser, resetPassword, adminDevices, revokeDevice, readmitDevice, adminSettings,
+  patchSettings, recordViews, audit, auditCsv, auditNotices, acknowledgeNotice, onWithdrawn,
 } = createApi({ fetch: (...args) => globalThis.fetch(...args) });

@@ -46,6 +46,8 @@ const app = {
   afterSave: session.afterSave,
   /** A short notice shown on top of the next screen ("Saved on this tablet"). */
   flash,
+  /** A letter's page was shown: noted for the server's audit. */
+  recordView: session.recordView,
 };
 
 let shell;

@@ -7,7 +7,7 @@
  */
 
 export const DB_NAME = 'ishenim';
-export const DB_VERSION = 2;
+export const DB_VERSION = 3;
 
 /** Create or migrate the stores of docs/PWA.md; each step runs once, in order. */
 function upgrade(db, oldVersion) {
@@ -23,6 +23,10 @@ function upgrade(db, oldVersion) {
   if (oldVersion < 2) {
     // Openings of the box and commission meetings: records of their own, sealed like appeals.
     db.createObjectStore('records', { keyPath: 'id' });
+  }
+  if (oldVersion < 3) {
+    // The letter pages shown on this tablet, sealed, until the server's audit has them.
+    db.createObjectStore('viewlog', { keyPath: 'id' });
   }
 }
 

@@ -4,6 +4,10 @@
  * minutes, starts the sync loop and its triggers and opens the app; logout forgets the token; the lock
  * stops everything and takes what is confidential off the screen (unsaved form input stays in memory,
  * ui/drafts.js). A token the server refused asks for a login again (ui/relogin.js), once until "Later".
+ * A 401 that withdraws the tablet's access (`device_revoked`, `account_disabled`), from the sync loop or any
+ * screen's call, makes the store forget what was pulled (store/access.js) and brings the login form, which
+ * says the access was withdrawn. Each letter page shown is noted for the audit (`recordView`), once per
+ * showing: a redraw after a sync is not another opening.
  *
  * The store and the sync loop are loaded with `import()` (`loadData`) before any screen past the login form.
  */
@@ -34,6 +38,9 @@ let sync = null;
 let unwireTriggers = null;
 let vaultKnownToExist = false;
 let reloginDismissed = false;
+let navigations = 0; // address changes so far: a letter shown again without one is the same showing
+let lastViewed = null;
+let withdrawing = null;
 
 /**
  * Lock when the vault locks, and count touches and key presses as activity for the idle lock.
@@ -44,7 +51,24 @@ export function watchSession(deps) {
   vault.onLockChange((locked) => {
     if (locked) onLocked();
   });
+  api.onWithdrawn((code) => onWithdrawn({ code }));
+  window.addEventListener('hashchange', () => { navigations += 1; });
   watchActivity();
+}
+
+/**
+ * A letter's page was shown: note it for the server's audit (sealed, sent by the sync loop). A redraw of
+ * the same page (after a sync, in another language) is the same showing.
+ * @param {string} appealId
+ */
+export function recordView(appealId) {
+  if (!store || !vault.isUnlocked() || !appealId) return;
+  const showing = `${appealId}@${navigations}`;
+  if (showing === lastViewed) return;
+  lastViewed = showing;
+  store.recordView(appealId).catch(() => {
+    lastViewed = null; // locked meanwhile: the next showing notes it
+  });
 }
 
 /** The encrypted store: route() loads it before any screen that may read it. */
@@ -98,6 +122,7 @@ export async function startSession() {
     sync = createSync({ store, api });
     sync.on('state', onSyncState);
     sync.on('needs-login', onNeedsLogin);
+    sync.on('withdrawn', onWithdrawn);
     sync.on('attention', () => refreshAttention());
     sync.on('synced', onSynced);
     sync.on('session', onSessionRefreshed);
@@ -167,9 +192,31 @@ async function onSessionRefreshed() {
   applySchoolSettings();
 }
 
-function onNeedsLogin() {
+function onNeedsLogin({ code } = {}) {
+  if (api.WITHDRAWN_CODES.has(code)) return; // the login form says it (onWithdrawn)
   // Asked once; after "Later" the banner's button asks again, not every minute's sync.
   if (!reloginDismissed) openRelogin();
+}
+
+/**
+ * The server withdrew this tablet's access: forget what was pulled (the sync loop may have done it
+ * already; doing it twice changes nothing), stop syncing, and show the login form, which says why.
+ */
+function onWithdrawn({ code }) {
+  withdrawing ??= (async () => {
+    sync?.stop();
+    unwireTriggers?.();
+    unwireTriggers = null;
+    closeAllDialogs();
+    lastViewed = null;
+    if (!vault.isUnlocked()) return; // the unlock reads the mark and comes to the login form
+    await loadData();
+    await store.forgetPulled(code);
+    session = await store.getSession();
+    shell.setMode('public');
+    navigate('#/login', { replace: true });
+  })().catch(() => {}).finally(() => { withdrawing = null; });
+  return withdrawing;
 }
 
 async function openRelogin() {

@@ -11,8 +11,10 @@
  *
  * This module puts the store together from its parts in store/: base.js (the database, the key, the clock,
  * the lock), parts.js (the reads a change shares), views.js (pure), outbox.js (enqueue and settle), and the
- * methods of session.js, appeals.js, records.js, attention.js, pull.js and meta.js.
+ * methods of session.js, appeals.js, records.js, attention.js, pull.js, meta.js, viewlog.js (the letters
+ * opened here, for the audit) and access.js (forgetting what was pulled when access is withdrawn).
  */
+import { accessMethods } from './store/access.js';
 import { appealMethods } from './store/appeals.js';
 import { attentionMethods } from './store/attention.js';
 import { createBase } from './store/base.js';
@@ -21,6 +23,7 @@ import { outboxMethods } from './store/outbox.js';
 import { pullMethods } from './store/pull.js';
 import { recordMethods } from './store/records.js';
 import { sessionMethods } from './store/session.js';
+import { viewlogMethods } from './store/viewlog.js';
 
 export { Locked } from './vault.js';
 export { Refusal } from './protocol.js';
@@ -42,6 +45,8 @@ export function createStore(deps = {}) {
     ...attentionMethods(base),
     ...pullMethods(base),
     ...metaMethods(base),
+    ...viewlogMethods(base),
+    ...accessMethods(base),
   };
 }
 
@@ -50,5 +55,6 @@ export const {
   getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, recordCaseWork,
   recordOpening, recordMeeting, acknowledgeOpening, presentReport, listRecords, getRecord, pendingCount, pendingMutations,
   applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor, resetCursor,
-  renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence,
+  renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence, recordView, unsentViews, viewCount,
+  forgetViews, forgetPulled,
 } = createStore();

@@ -1,19 +1,23 @@
 /**
- * The sync loop: push the outbox in seq order, then pull the school's changes, then refresh the school's
- * settings. One loop at a time across tabs (Web Locks). Network errors and 5xx wait with full-jitter
- * backoff and try again; a 401 stops and asks for a login; the UI hears everything through events.
+ * The sync loop: push the outbox in seq order, then send the letters opened on this tablet to the audit,
+ * then pull the school's changes, then refresh the school's settings. One loop at a time across tabs (Web
+ * Locks). Network errors and 5xx wait with full-jitter backoff and try again; a 401 stops and asks for a
+ * login; a 401 that withdraws the tablet's access (`device_revoked`, `account_disabled`) first makes the
+ * store forget what was pulled (store/access.js); the UI hears everything through events.
  *
  * Events: 'state' {online, pending, lastSync, phase, sent, total, error, retryAt}, 'sending' {sent, total},
- * 'needs-login' {code, error}, 'attention' {count}, 'session' {school, user}, 'synced' {lastSync}.
+ * 'needs-login' {code, error}, 'withdrawn' {code}, 'attention' {count}, 'session' {school, user},
+ * 'synced' {lastSync}.
  * Phases: 'idle', 'sending', 'receiving', 'waiting' (backoff), 'locked', 'needs-login', 'error'.
  */
-import { HttpError, NetworkError } from './api.js';
+import { HttpError, NetworkError, isWithdrawal } from './api.js';
 import { Locked } from './vault.js';
 import { MAX_MUTATIONS_PER_PUSH } from './vocabulary.js';
 
 export const LOCK_NAME = 'ishenim-sync';
 export const BATCH_SIZE = MAX_MUTATIONS_PER_PUSH;
 export const PULL_LIMIT = 200;
+export const VIEWS_PER_REQUEST = 500;
 export const BACKOFF_BASE_MS = 2_000;
 export const BACKOFF_CAP_MS = 5 * 60_000;
 const MAX_SEQ_GAPS = 3; // a gap repaired by renumbering cannot come back; more means something else is wrong
@@ -51,6 +55,7 @@ class Stopped extends Error {}
 export function createSync({
   store, api, locks = globalThis.navigator?.locks ?? null, now = () => Date.now(), random = Math.random,
   setTimeout = globalThis.setTimeout, clearTimeout = globalThis.clearTimeout, batchSize = BATCH_SIZE, pullLimit = PULL_LIMIT,
+  viewsPerRequest = VIEWS_PER_REQUEST,
 }) {
   const listeners = new Map();
   const state = {
@@ -134,6 +139,35 @@ export function createSync({
     }
   }
 
+  /**
+   * The letters opened on this tablet, to the server's audit. What it recorded, or refused (a reused id, a
+   * letter it does not know, a time ahead of its clock), leaves the log: a refusal never changes by
+   * sending again, and none may jam the log. Only how many were refused is said, never which letters.
+   */
+  async function sendViews(session) {
+    let refusedCount = 0;
+    for (;;) {
+      checkRunning();
+      const views = await store.unsentViews(viewsPerRequest);
+      if (!views.length) break;
+      let answer;
+      try {
+        answer = await api.recordViews(session.token, views);
+      } catch (error) {
+        // A batch the server cannot read never will be: let it go rather than hold the journal back.
+        if (!(error instanceof HttpError && error.status === 422)) throw error;
+        answer = { recorded: [], refused: views.map((view) => ({ id: view.id, error: error.code })) };
+      }
+      const sent = new Set(views.map((view) => view.id));
+      const recorded = (answer?.recorded ?? []).filter((id) => sent.has(id));
+      const refused = (answer?.refused ?? []).map((item) => item?.id).filter((id) => sent.has(id));
+      refusedCount += refused.length;
+      await store.forgetViews([...recorded, ...refused]);
+      if (recorded.length + refused.length < views.length) break; // the rest another time
+    }
+    if (refusedCount) console.warn(`audit: ${refusedCount} letter view(s) refused by the server and dropped`);
+  }
+
   async function pullAll(session) {
     setState({ phase: 'receiving' });
     let cursor = await store.getCursor();
@@ -206,6 +240,11 @@ export function createSync({
     }
     if (error instanceof HttpError && error.status === 401) {
       rejectedToken = token;
+      if (isWithdrawal(error)) {
+        // The admin revoked this tablet, or the account was disabled: what was pulled goes, the unsent stays.
+        await store.forgetPulled(error.code);
+        emit('withdrawn', { code: error.code });
+      }
       return needsLogin(error.code, error);
     }
     if (isTransient(error)) return scheduleRetry(error);
@@ -236,6 +275,7 @@ export function createSync({
       // role a sync only refreshes the school's settings.
       if (session.user?.role !== 'admin') {
         await pushAll(session);
+        await sendViews(session);
         await pullAll(session);
       }
       await refreshSettings(session, me);

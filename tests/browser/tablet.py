@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import BrowserContext, Locator, Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT
+from tests.clock import SCHOOL_ZONE
 from tests.factory import PASSWORD
 
 PASSPHRASE = "a long local passphrase"
@@ -186,3 +189,51 @@ def save_case_action(page: Page, name: str) -> None:
     # Saved: the letter's page is drawn again, the flash on top and every action's form closed.
     expect(page.locator(".flash")).to_be_visible()
     expect(page.locator("details.case-action[open]")).to_have_count(0)
+
+
+def second_tablet(playwright: Playwright, base_url: str, profile: Path) -> tuple[BrowserContext, Tablet]:
+    """Another tablet beside the ``page`` fixture's: a browser profile of its own (its own IndexedDB, service
+    worker and caches), as the ``context`` fixture makes one. The caller closes the context."""
+    context = playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        viewport=TABLET_PORTRAIT,
+        locale="ky-KG",
+        timezone_id=SCHOOL_ZONE.key,
+        base_url=base_url,
+        service_workers="allow",
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]  # read by tests that assert a clean console
+    return context, Tablet(page)
+
+
+def enrol_named(tablet: Tablet, username: str, device_name: str, password: str = PASSWORD) -> None:
+    """``Tablet.enrol`` with the device's name typed in, so the audit and the admin's list tell tablets apart."""
+    page = tablet.page
+    page.goto("/")
+    page.fill("input[name=device_name]", device_name)
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.locator("form button[type=submit]").click()
+    page.fill("input[name=new-passphrase]", PASSPHRASE)
+    page.fill("input[name=repeat-passphrase]", PASSPHRASE)
+    page.locator("form button[type=submit]").click()
+    tablet.wait_for_journal()
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("() => !!navigator.serviceWorker.controller")
+
+
+def sync_and_wait(tablet: Tablet, path: str) -> Any:
+    """Tap "Sync now" and wait for the sync's answer at ``path`` (e.g. ``/api/v1/audit/views``); its JSON."""
+    with tablet.page.expect_response(lambda r: r.url.split("?")[0].endswith(path), timeout=20_000) as answer:
+        tablet.sync_now()
+    return answer.value.json()
+
+
+def store_call(tablet: Tablet, expression: str) -> Any:
+    """Evaluate ``expression`` over the app's store module (``store``), on an unlocked tablet."""
+    return tablet.page.evaluate(f"async () => {{ const store = await import('/js/store.js'); return {expression}; }}")

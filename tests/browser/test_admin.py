@@ -1,8 +1,8 @@
-"""The school's administration and the audit of reads in Debian's Chromium: the admin creates an account,
-disables it (the server then refuses its login), gives it a new password, revokes a tablet and changes the
-settings (a refused change marks its fields and keeps nothing; a good one is saved and reaches the admin's
-own tablet); the director reads the audit trail that a pedagogue's pull wrote, filters it, and downloads it
-as CSV — numbers and names of staff only, never a word of a letter. Offline, both screens say they need the
+"""The school's administration and the audit in Debian's Chromium: the admin creates an account, disables
+it (the server then refuses its login), gives it a new password, revokes a tablet and changes the settings
+(a refused change marks its fields and keeps nothing; a good one is saved and reaches the admin's own
+tablet); the director reads the deliveries that the pulls wrote, filters them, and downloads them as CSV —
+numbers and names of staff only, never a word of a letter. Offline, both screens say they need the
 network."""
 
 from __future__ import annotations
@@ -103,6 +103,10 @@ def test_the_admin_manages_accounts_devices_and_settings(
     assert (refused.value.status, refused.value.code) == (401, "account_disabled")
     row.locator("[data-action=enable]").click()
     expect(row.locator("[data-action=disable]")).to_be_visible()
+    with pytest.raises(SyncError) as refused:  # enabled again: the old token is dead, a login is needed
+        gulzat.pull()
+    assert (refused.value.status, refused.value.code) == (401, "invalid_token")
+    gulzat = login(factory, "gulzat", "a long password")
     gulzat.pull()
 
     # -- a new password, asked for in a dialog that says every device must log in again -------------------
@@ -222,37 +226,37 @@ def test_the_director_reads_the_audit_and_downloads_it(
     nav = page.locator("nav.app-nav")
     expect(nav.locator("a[href='#/admin']")).to_have_count(0)
     nav.locator("a[href='#/audit']").click()
+    # No letter was opened on a tablet: the openings are empty; the deliveries are one switch away.
+    expect(page.locator(".audit-results")).to_contain_text(words["audit.none"])
+    page.locator(".audit-kinds a[data-kind=deliveries]").click()
     rows = page.locator("table.audit-table tbody tr")
-    expect(rows).to_have_count(6)
-    expect(page.locator("table.audit-table .cell-letter").first).to_have_text(
-        re.compile(rf"^№ [123] \({year}–{year + 1}\)$")
-    )
+    expect(rows).to_have_count(2)  # one pull each, three letters each
+    expect(rows.first).to_contain_text(re.compile(rf"№ [123] \({year}–{year + 1}\)"))
     expect(page.locator("table.audit-table")).to_contain_text(words["user_role.pedagogue"])
     expect(page.locator("table.audit-table")).to_contain_text(words["user_role.commission"])
     assert leaks(page.content(), [CANARY_SUMMARY, CANARY_NAME, "Канарейка"]) == []
     page.screenshot(path=str(tmp_path / "audit.png"), full_page=True)
 
-    # The user filter, built from the entries: the pedagogue's three reads alone.
+    # The user filter, built from the entries: the pedagogue's pull alone.
     user_select = page.locator("form.audit-filters select[name=user]")
     expect(user_select.locator("option")).to_have_count(3)  # everyone, and the two readers
     pedagogue_option = user_select.locator("option", has_text=words["user_role.pedagogue"])
     user_select.select_option(pedagogue_option.get_attribute("value"))
     page.locator("form.audit-filters button[type=submit]").click()
-    expect(page).to_have_url(re.compile(r"#/audit\?user="))
-    expect(rows).to_have_count(3)
+    expect(page).to_have_url(re.compile(r"#/audit\?kind=deliveries&user="))
+    expect(rows).to_have_count(1)
     expect(page.locator("table.audit-table")).not_to_contain_text(words["user_role.commission"])
     expect(user_select.locator("option")).to_have_count(3)  # the other reader can still be chosen
 
     # The CSV of what is shown, fetched with the token and handed to the browser as a download.
     with page.expect_download() as download:
         page.locator("button[data-action=export]").click()
-    assert download.value.suggested_filename.startswith("ishenim-reads-")
+    assert download.value.suggested_filename.startswith("ishenim-audit-deliveries-")
     text = Path(download.value.path()).read_text(encoding="utf-8")
-    table = list(csv.reader(io.StringIO(text)))
-    assert table[0] == ["read_at", "user_full_name", "user_role", "school_year", "serial_no"]
-    assert sorted(int(line[4]) for line in table[1:]) == [1, 2, 3]
-    assert {line[2] for line in table[1:]} == {"pedagogue"} and {line[3] for line in table[1:]} == {str(year)}
-    assert {line[1] for line in table[1:]} == {pedagogue_name}
+    table = list(csv.DictReader(io.StringIO(text)))
+    assert len(table) == 1
+    assert table[0]["user_role"] == "pedagogue" and table[0]["user_full_name"] == pedagogue_name
+    assert sorted(table[0]["letters"].split()) == [f"{n}/{year}" for n in (1, 2, 3)]
     assert leaks(text, [CANARY_SUMMARY, CANARY_NAME, "Канарейка"]) == []
 
     # A period: from tomorrow there is nothing; a period that ends before it begins is marked, not sent.
@@ -265,8 +269,8 @@ def test_the_director_reads_the_audit_and_downloads_it(
     page.locator("form.audit-filters input[name=to]").fill(today.isoformat())
     page.locator("form.audit-filters button[type=submit]").click()
     expect(page.locator("form.audit-filters .field.has-error")).to_contain_text(words["audit.error_period"])
-    page.locator("form.audit-filters a[href='#/audit']").click()
-    expect(rows).to_have_count(6)
+    page.locator("form.audit-filters a[href='#/audit?kind=deliveries']").click()
+    expect(rows).to_have_count(2)
 
     # Offline: it needs the network.
     live_server.offline()
@@ -276,7 +280,7 @@ def test_the_director_reads_the_audit_and_downloads_it(
     expect(page.locator(".needs-network")).to_contain_text(words["audit.needs_network"])
     live_server.online()
     page.locator(".needs-network button").click()
-    expect(rows).to_have_count(6)
+    expect(page.locator(".audit-results")).to_be_visible()
     assert page.errors == []  # type: ignore[attr-defined]
 
 

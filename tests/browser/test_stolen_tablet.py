@@ -372,7 +372,8 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     status, body = thief.transport("GET", "/api/v1/me", None, bearer(token))
     assert (status, body["error"]) == (401, "device_revoked")
 
-    # The tablet started again and unlocked: it says it must log in again, and the unsent letter is kept.
+    # The tablet started again and unlocked: at its first contact it forgets the letters it pulled, keeps
+    # the unsent one, and says its access was withdrawn, with the login form.
     context = open_profile(playwright, live_server, profile)
     page, errors_after = first_page(context)
     tablet = Tablet(page)
@@ -380,16 +381,21 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     with page.expect_response(lambda r: "/api/v1/sync/" in r.url and r.status == 401) as refusal:
         tablet.unlock()
     assert refusal.value.json()["error"] == "device_revoked"
-    dialog = page.locator("dialog.relogin[open]")
-    expect(dialog).to_be_visible(timeout=15_000)
+    expect(page.locator(".withdrawn-notice")).to_be_visible(timeout=15_000)
     assert page.evaluate("async () => (await import('/js/store.js')).pendingCount()") == 1
-    # Logging in again enrols the tablet anew (the old device stays revoked), and the letter goes out.
+    assert len(page.evaluate("async () => (await import('/js/store.js')).listAppeals()")) == 1  # its own, unsent
+    # The same device is refused until the admin re-admits it; then the login keeps it, and the letter goes out.
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/token") and r.status == 401) as refused:
+        page.locator("form button[type=submit]").click()
+    assert refused.value.json()["error"] == "device_revoked"
+    status, _ = office.transport("POST", f"/api/v1/admin/devices/{device_id}/readmit", None, bearer(office.token))
+    assert status == 200
+    page.fill("input[name=password]", PASSWORD)
     with page.expect_response(lambda r: r.url.endswith("/api/v1/auth/token") and r.status == 201) as renewed:
-        dialog.locator("input[name=password]").fill(PASSWORD)
-        dialog.locator("button[type=submit]").click()
-    expect(dialog).to_have_count(0)
-    assert renewed.value.json()["device_id"] != device_id
-    tablet.sync_now()
+        page.locator("form button[type=submit]").click()
+    assert renewed.value.json()["device_id"] == device_id
+    tablet.wait_for_journal()
     expect(page.locator(".journal-row .cell-number.is-provisional")).to_have_count(0, timeout=20_000)
     assert sorted(tablet.marks(), key=int) == ["1", "2", "3", "4"]
     with app.app_context():
@@ -397,7 +403,6 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     assert count == 4
     with pytest.raises(SyncError) as still:
         thief.pull()
-    assert still.value.code == "device_revoked"
+    assert still.value.code == "invalid_token"  # re-admitting gave the device a fresh token, not the old one back
     context.close()
     assert errors == [] and errors_after == []
-

@@ -1,6 +1,7 @@
 // The administration's and the audit's pure parts: what a settings form sends (only what changed), where the
 // server's 422 fields are marked and in whose words, the settings' bounds and the roles taken from
-// sync/spec.json rather than written again, and the audit's filters, letter numbers, readers and file name.
+// sync/spec.json rather than written again, the audit's filters, letter numbers, people, file name and rows'
+// words, and a dashboard notice's words.
 // (The screens need a DOM: tests/browser/test_admin.py.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,10 @@ import { SCHOOL_ROLES, WEEKS } from '../../pwa/js/vocabulary.js';
 import {
   COMMISSION_DAYS, LIST_SETTINGS, NUMBER_SETTINGS, dateList, problemPlaces, problemText, settingsChanges, wholeNumber,
 } from '../../pwa/js/ui/admin-values.js';
-import { csvName, filtersHash, letterNumber, parseFilters, readersOf } from '../../pwa/js/ui/audit.js';
+import {
+  columns, csvName, filtersHash, letterNumber, parseFilters, readersOf, rowCells, serverQuery, settingValue,
+} from '../../pwa/js/ui/audit.js';
+import { noticeWords } from '../../pwa/js/ui/dashboard.js';
 
 const read = (path) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const catalog = (lang) => JSON.parse(read(`pwa/locales/${lang}.json`));
@@ -120,21 +124,73 @@ test('every key the admin screen builds from a name exists in the three catalogs
 
 test('the audit filters: checked from the route, and back into a route with the ones that have a value', () => {
   const user = '3f0c8a52-6a0e-4f43-9d2c-2b0b8e3f1a11';
-  assert.deepEqual(parseFilters(undefined), { user: '', from: '', to: '' });
-  assert.deepEqual(parseFilters(`user=${user}&from=2025-03-01&to=2025-03-31`), { user, from: '2025-03-01', to: '2025-03-31' });
-  assert.deepEqual(parseFilters('user=x&from=01.03.2025&to=2025-03-31'), { user: '', from: '', to: '2025-03-31' });
+  assert.deepEqual(parseFilters(undefined), { kind: 'views', user: '', from: '', to: '' });
+  assert.deepEqual(parseFilters(`user=${user}&from=2025-03-01&to=2025-03-31`), { kind: 'views', user, from: '2025-03-01', to: '2025-03-31' });
+  assert.deepEqual(parseFilters('kind=reads&user=x&from=01.03.2025&to=2025-03-31'), { kind: 'views', user: '', from: '', to: '2025-03-31' });
+  assert.deepEqual(parseFilters(`kind=actions&user=${user}`), { kind: 'actions', user: '', from: '', to: '' }, 'admin actions by period only');
   assert.equal(filtersHash({}), '#/audit');
   assert.equal(filtersHash({ user, from: '', to: '2025-03-31' }), `#/audit?user=${user}&to=2025-03-31`);
-  assert.deepEqual(parseFilters(filtersHash({ user, from: '2025-03-01' }).split('?')[1]), { user, from: '2025-03-01', to: '' });
+  assert.equal(filtersHash({ kind: 'deliveries', user }), `#/audit?kind=deliveries&user=${user}`);
+  assert.equal(filtersHash({ kind: 'actions', user, from: '2025-03-01' }), '#/audit?kind=actions&from=2025-03-01');
+  assert.deepEqual(parseFilters(filtersHash({ user, from: '2025-03-01' }).split('?')[1]), { kind: 'views', user, from: '2025-03-01', to: '' });
+  assert.deepEqual(serverQuery({ kind: 'views', user, from: '', to: '2025-03-31' }), { user, to: '2025-03-31' });
+  assert.deepEqual(serverQuery({ kind: 'actions', user, from: '2025-03-01', to: '' }), { from: '2025-03-01' });
 });
 
-test('an entry names its letter by number and school year; readers are listed once, by name; the file is dated', () => {
+test('an entry names its letter by number and school year; people are listed once, by name; the file is named and dated', () => {
   assert.equal(letterNumber({ serial_no: 12, school_year: 2024 }), '№ 12 (2024–2025)');
   const a = { id: 'a', full_name: 'Айгүл', role: 'pedagogue' };
   const b = { id: 'b', full_name: 'Бакыт', role: 'commission' };
-  assert.deepEqual(readersOf([{ user: b }, { user: a }, { user: b }]), [a, b]);
+  assert.deepEqual(readersOf([{ user: b }, { by: a }, { user: b }, { by: null }]), [a, b]);
   assert.deepEqual(readersOf(undefined), []);
-  assert.equal(csvName({}, '2026-11-22'), 'ishenim-reads-2026-11-22.csv');
-  assert.equal(csvName({ from: '2025-03-01', to: '2025-03-31' }, '2026-11-22'), 'ishenim-reads-2025-03-01-2025-03-31.csv');
-  assert.equal(csvName({ from: '2025-03-01' }, '2026-11-22'), 'ishenim-reads-2025-03-01-2026-11-22.csv');
+  assert.equal(csvName({}, '2026-11-22'), 'ishenim-audit-views-2026-11-22.csv');
+  assert.equal(csvName({ kind: 'deliveries', from: '2025-03-01', to: '2025-03-31' }, '2026-11-22'), 'ishenim-audit-deliveries-2025-03-01-2025-03-31.csv');
+  assert.equal(csvName({ kind: 'actions', from: '2025-03-01' }, '2026-11-22'), 'ishenim-audit-actions-2025-03-01-2026-11-22.csv');
+});
+
+test("the audit's rows: openings, deliveries and admin actions with who, role, device, and settings before → after", () => {
+  useCatalog('en', catalog('en'));
+  const user = { id: 'u1', full_name: 'Aigul T.', role: 'commission' };
+  const device = { id: 'd1', name: 'Commission tablet' };
+  const view = { viewed_at: '2025-03-10T06:05:00Z', recorded_at: '2025-03-10T06:06:00Z', user, device, school_year: 2024, serial_no: 7 };
+  const cells = rowCells('views', view);
+  assert.equal(cells.length, columns('views').length);
+  assert.deepEqual(cells.slice(1), ['Aigul T.', catalog('en')['user_role.commission'] ?? cells[2], 'Commission tablet', '№ 7 (2024–2025)']);
+  assert.match(cells[0], /2025/);
+
+  const delivery = { delivered_at: '2025-03-10T06:00:00Z', user, device, letters: [{ school_year: 2024, serial_no: 1 }, { school_year: 2024, serial_no: 2 }] };
+  const delivered = rowCells('deliveries', delivery);
+  assert.equal(delivered.length, columns('deliveries').length);
+  assert.equal(delivered[4], '2 letter(s): № 1 (2024–2025), № 2 (2024–2025)');
+
+  const admin = { id: 'a1', full_name: 'Admin A.', role: 'admin' };
+  const settings = {
+    at: '2025-03-10T07:00:00Z', by: admin, device: { id: 'd2', name: 'Office' }, action: 'settings_changed', target: { user: null, device: null },
+    changes: [{ setting: 'director_reads_contents', before: false, after: true }, { setting: 'retention_years', before: 5, after: 3 }],
+  };
+  const changed = rowCells('actions', settings);
+  assert.equal(changed.length, columns('actions').length);
+  assert.deepEqual(changed.slice(1, 5), ['Admin A.', changed[2], 'Office', 'Settings changed']);
+  assert.equal(changed[5], `${catalog('en')['admin.setting_director_reads_contents']}: no → yes; ${catalog('en')['admin.setting_retention_years']}: 5 → 3`);
+  const created = rowCells('actions', {
+    at: '2025-03-10T07:01:00Z', by: admin, device: { id: 'd2', name: 'Office' }, action: 'user_created',
+    target: { user: { id: 'u2', full_name: 'Bakyt K.', role: 'pedagogue', username: 'bakyt' }, device: null }, changes: [],
+  });
+  assert.match(created[4], /^Account created: Bakyt K\. \(/);
+  assert.equal(created[5], '');
+  const cli = rowCells('actions', { at: '2025-03-10T07:02:00Z', by: null, operator: 'cli:root', device: null, action: 'password_reset', target: { user, device: null }, changes: [] });
+  assert.deepEqual(cli.slice(1, 4), ["the server's command line (root)", '—', '—']);
+  assert.equal(rowCells('actions', { ...settings, action: 'something_new', changes: [] })[4], 'something_new');
+  assert.equal(settingValue(['2026-01-02', '2026-03-23']), '2026-01-02; 2026-03-23');
+  assert.equal(settingValue(null), '—');
+  assert.equal(settingValue([{ label: 'Line', phone: '111' }]), 'Line, 111');
+});
+
+test("a notice of a new account names it, its role, who created it and when", () => {
+  useCatalog('en', catalog('en'));
+  const words = noticeWords({ user: { id: 'u', full_name: 'Bakyt K.', role: 'pedagogue', username: 'b' }, created_by: { full_name: 'Admin A.', role: 'admin' }, created_at: '2025-03-10T07:01:00Z' });
+  assert.equal(words.name, 'Bakyt K.');
+  assert.match(words.by, /^Admin A\. \(/);
+  assert.match(words.at, /2025/);
+  assert.equal(noticeWords({ user: { full_name: 'X', role: 'commission' }, created_by: null, created_at: '2025-03-10T07:01:00Z' }).by, "the server's command line");
 });

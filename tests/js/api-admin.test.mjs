@@ -72,40 +72,76 @@ test("a refused setting is an HttpError whose body names the fields; a taken use
   assert.deepEqual([taken.status, taken.code], [409, 'username_taken']);
 });
 
-test('the audit of reads: filters with a value only, in the query', async () => {
-  const { fetch, requests } = fakeFetch(() => json(200, { reads: [] }));
+test('the audit: views, deliveries and admin actions, filters with a value only, in the query', async () => {
+  const { fetch, requests } = fakeFetch(() => json(200, { views: [] }));
   const api = createApi({ fetch });
-  await api.auditReads('tok');
-  await api.auditReads('tok', { user: USER, from: '2025-03-01', to: '' });
-  await api.auditReads('tok', { from: '2025-03-01', to: '2025-03-31' });
+  await api.audit('tok', 'views');
+  await api.audit('tok', 'deliveries', { user: USER, from: '2025-03-01', to: '' });
+  await api.audit('tok', 'admin-actions', { from: '2025-03-01', to: '2025-03-31' });
+  assert.throws(() => api.audit('tok', 'reads'), /Unknown audit kind/);
   assert.deepEqual(requests.map((r) => r.url), [
-    '/api/v1/audit/reads',
-    `/api/v1/audit/reads?user=${USER}&from=2025-03-01`,
-    '/api/v1/audit/reads?from=2025-03-01&to=2025-03-31',
+    '/api/v1/audit/views',
+    `/api/v1/audit/deliveries?user=${USER}&from=2025-03-01`,
+    '/api/v1/audit/admin-actions?from=2025-03-01&to=2025-03-31',
   ]);
   assert.ok(requests.every((r) => r.method === 'GET' && r.headers.Authorization === 'Bearer tok'));
 });
 
+test('views are posted; notices listed and acknowledged; a revoked device re-admitted', async () => {
+  const { fetch, requests } = fakeFetch(() => json(200, { recorded: [], refused: [], notices: [] }));
+  const api = createApi({ fetch });
+  const view = { id: DEVICE, appeal_id: USER, viewed_at: '2025-03-10T09:00:00.000Z' };
+  await api.recordViews('tok', [view]);
+  await api.auditNotices('tok');
+  await api.acknowledgeNotice('tok', USER);
+  await api.readmitDevice('tok', DEVICE);
+  assert.deepEqual(requests.map((r) => [r.method, r.url]), [
+    ['POST', '/api/v1/audit/views'],
+    ['GET', '/api/v1/audit/notices'],
+    ['POST', `/api/v1/audit/notices/${USER}/acknowledge`],
+    ['POST', `/api/v1/admin/devices/${DEVICE}/readmit`],
+  ]);
+  assert.deepEqual(requests[0].body, { views: [view] });
+});
+
+test('a 401 withdrawing the access is told to the listener from any call with a token, never from the login', async () => {
+  let status = 401;
+  let code = 'device_revoked';
+  const api = createApi({ fetch: fakeFetch(() => json(status, { error: code, message: 'm', fields: {} })).fetch });
+  const heard = [];
+  api.onWithdrawn((c) => heard.push(c));
+  await assert.rejects(api.audit('tok', 'views'), HttpError);
+  code = 'account_disabled';
+  await assert.rejects(api.dashboard('tok'), HttpError);
+  await assert.rejects(api.login({ username: 'a', password: 'b', device_name: 'T', device_id: DEVICE }), HttpError);
+  code = 'invalid_token';
+  await assert.rejects(api.me('tok'), HttpError);
+  status = 403;
+  code = 'device_revoked';
+  await assert.rejects(api.me('tok'), HttpError);
+  assert.deepEqual(heard, ['device_revoked', 'account_disabled']);
+});
+
 test('the CSV comes back as a Blob of the bytes sent, asked for with the token and the filters', async () => {
-  const csv = 'read_at,user_full_name,user_role,school_year,serial_no\r\n2025-03-10T09:00:00+00:00,Test A,pedagogue,2024,1\r\n';
+  const csv = 'viewed_at,user_full_name,user_role,school_year,serial_no\r\n2025-03-10T09:00:00+00:00,Test A,pedagogue,2024,1\r\n';
   const { fetch, requests } = fakeFetch(() => new Response(csv, { status: 200, headers: { 'Content-Type': 'text/csv' } }));
   const api = createApi({ fetch });
-  const blob = await api.auditCsv('tok', { user: USER, to: '2025-03-31' });
+  const blob = await api.auditCsv('tok', 'views', { user: USER, to: '2025-03-31' });
   assert.ok(blob instanceof Blob);
   assert.equal(await blob.text(), csv);
-  assert.equal(requests[0].url, `/api/v1/audit/reads?user=${USER}&to=2025-03-31&format=csv`);
+  assert.equal(requests[0].url, `/api/v1/audit/views?user=${USER}&to=2025-03-31&format=csv`);
   assert.equal(requests[0].headers.Authorization, 'Bearer tok');
   assert.match(requests[0].headers.Accept, /text\/csv/);
 });
 
 test('a refused CSV is an HttpError with its code, and no answer is a NetworkError', async () => {
   const forbidden = createApi({ fetch: fakeFetch(() => json(403, { error: 'role_not_allowed', message: 'no', fields: {} })).fetch });
-  const error = await forbidden.auditCsv('tok').catch((e) => e);
+  const error = await forbidden.auditCsv('tok', 'deliveries').catch((e) => e);
   assert.ok(error instanceof HttpError);
   assert.deepEqual([error.status, error.code], [403, 'role_not_allowed']);
   const period = createApi({ fetch: fakeFetch(() => json(422, { error: 'validation_error', message: 'm', fields: { to: ['x'] } })).fetch });
-  assert.deepEqual((await period.auditReads('tok', { from: '2025-04-01', to: '2025-03-01' }).catch((e) => e)).body.fields, { to: ['x'] });
+  assert.deepEqual((await period.audit('tok', 'views', { from: '2025-04-01', to: '2025-03-01' }).catch((e) => e)).body.fields, { to: ['x'] });
   const offline = createApi({ fetch: async () => { throw new TypeError('Failed to fetch'); } });
-  await assert.rejects(offline.auditCsv('tok'), NetworkError);
+  await assert.rejects(offline.auditCsv('tok', 'admin-actions'), NetworkError);
   await assert.rejects(offline.adminUsers('tok'), NetworkError);
 });

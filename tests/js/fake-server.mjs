@@ -1,7 +1,7 @@
 // An in-memory server that keeps sync/PROTOCOL.md (§4–§6) closely enough to drive the sync loop: devices
 // with last_seq and receipts, replays answered as the first time, seq gaps, ids known across devices,
 // serial numbers per school year, change numbers, pull pages, and faults to inject. It exposes the same
-// four calls as pwa/js/api.js and throws the same errors.
+// calls as pwa/js/api.js (login, me, push, pull, recordViews) and throws the same errors.
 import { HttpError, NetworkError } from '../../pwa/js/api.js';
 import {
   Conflict, Refusal, SeqGap, changedFields, planBatch, schoolYear, splitRegistration,
@@ -17,7 +17,7 @@ export class FakeServer {
     this.today = today;
     this.users = users;
     this.schoolSettings = { id: uuid(), name: 'School No. 1', idle_lock_minutes: 10, trust_phones: [{ label: 'Line', phone: '111' }] };
-    this.data = { devices: {}, tokens: {}, events: {}, appeals: {}, serials: {}, changeNo: 0, clock: 0 };
+    this.data = { devices: {}, tokens: {}, events: {}, appeals: {}, serials: {}, changeNo: 0, clock: 0, views: {}, disabled: {} };
     this.faults = []; // consumed one per call: {call, kind}
     this.calls = [];
     this.hooks = { malformed: () => false, tooLarge: () => false };
@@ -43,6 +43,17 @@ export class FakeServer {
     this.data.devices[deviceId].revoked = true;
   }
 
+  /** The admin re-admits a revoked device: its next login with its id is let in (its old tokens stay dead). */
+  readmit(deviceId) {
+    this.data.devices[deviceId].revoked = false;
+    for (const [token, owner] of Object.entries(this.data.tokens)) if (owner === deviceId) delete this.data.tokens[token];
+  }
+
+  /** Disable (or enable again) a user: every call with its tokens answers 401 account_disabled. */
+  disable(username, disabled = true) {
+    this.data.disabled[username] = disabled;
+  }
+
   expireTokens() {
     this.data.tokens = {};
   }
@@ -56,6 +67,7 @@ export class FakeServer {
   async login({ username, password, device_name, device_id = null }) {
     return this.run('login', () => {
       if (this.users[username] !== password) throw fail(401, 'invalid_credentials');
+      if (this.data.disabled[username]) throw fail(401, 'account_disabled');
       let id = device_id;
       if (id) {
         const device = this.data.devices[id];
@@ -96,6 +108,26 @@ export class FakeServer {
     });
   }
 
+  /** POST /audit/views: each view recorded once by id; a known id with other values, or an unknown letter, refused. */
+  async recordViews(token, views) {
+    return this.run('views', () => {
+      const deviceId = this.data.tokens[token];
+      this.auth(token);
+      const recorded = [];
+      const refused = [];
+      for (const view of views) {
+        const known = this.data.views[view.id];
+        if (known && (known.appeal_id !== view.appeal_id || known.viewed_at !== view.viewed_at)) refused.push({ id: view.id, error: 'id_reused' });
+        else if (!this.data.appeals[view.appeal_id]) refused.push({ id: view.id, error: 'appeal_not_found' });
+        else {
+          this.data.views[view.id] ??= { ...view, device_id: deviceId };
+          recorded.push(view.id);
+        }
+      }
+      return { recorded, refused };
+    });
+  }
+
   // -- inside --
 
   async run(call, fn) {
@@ -125,6 +157,7 @@ export class FakeServer {
     if (!id) throw fail(401, token ? 'invalid_token' : 'missing_token');
     const device = this.data.devices[id];
     if (device.revoked) throw fail(401, 'device_revoked');
+    if (this.data.disabled[device.user]) throw fail(401, 'account_disabled');
     return device;
   }
 

@@ -21,8 +21,8 @@ async function withSession(options) {
 test('idb: the upgrade ladder creates the stores of docs/PWA.md', async () => {
   const env = await makeStore();
   const db = await env.db();
-  assert.equal(db.version, 2);
-  assert.deepEqual([...db.objectStoreNames].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records', 'session']);
+  assert.equal(db.version, 3);
+  assert.deepEqual([...db.objectStoreNames].sort(), ['appeals', 'attention', 'meta', 'outbox', 'records', 'session', 'viewlog']);
   const outbox = db.transaction(['outbox']).objectStore('outbox');
   assert.equal(outbox.keyPath, 'seq');
   assert.deepEqual([...outbox.indexNames].sort(), ['by_appeal', 'by_id']);

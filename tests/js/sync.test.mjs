@@ -250,7 +250,7 @@ test('a logged-out tablet does not sync and says a login is needed', async () =>
   assert.deepEqual(t.server.calls, ['login']);
 });
 
-test('device_revoked: enrolled anew, the outbox is renumbered from 1 and known ids are not applied twice', async () => {
+test('device_revoked: acknowledged rows go with the pulled journal; enrolled anew, the unsent is renumbered from 1', async () => {
   const t = await tablet();
   await t.store.registerAppeal(registration());
   t.server.failNext('pull', 'offline');
@@ -263,11 +263,12 @@ test('device_revoked: enrolled anew, the outbox is renumbered from 1 and known i
   assert.equal(refused.code, 'device_revoked');
   const fresh = await t.server.login({ username: 'pedagogue', password: PASSWORD, device_name: 'Tablet' });
   await t.store.saveSession({ ...session, token: fresh.token, device_id: fresh.device_id });
-  assert.deepEqual((await t.store.pendingMutations()).map((m) => m.seq), [1, 2]);
+  assert.deepEqual((await t.store.pendingMutations()).map((m) => m.seq), [1]);
   assert.equal((await t.sync.syncNow()).ok, true);
   assert.equal(t.server.appealList().length, 2);
-  assert.equal(t.server.data.devices[fresh.device_id].last_seq, 2);
-  assert.equal(t.server.data.devices[fresh.device_id].receipts[1].status, 'duplicate');
+  assert.equal((await t.store.listAppeals()).length, 2, 'pulled again from 0');
+  assert.equal(t.server.data.devices[fresh.device_id].last_seq, 1);
+  assert.equal(t.server.data.devices[fresh.device_id].receipts[1].status, 'applied');
 });
 
 test('network errors and 5xx wait with jittered, growing backoff, then recover', async () => {

@@ -2,7 +2,8 @@
  * Applying a pulled page: each subject's server state replaced and its view recomputed; acknowledged rows
  * whose effect the page shows leave the outbox; a case erased on the server (retention, PROTOCOL.md §6.7)
  * takes with it what this tablet set aside about it; the cursor, the working-day calendar and the journal's
- * chain head move in the same transaction.
+ * chain head move in the same transaction. A page that arrives after the tablet's access was withdrawn
+ * (access.js) is not kept.
  */
 import { write } from '../idb.js';
 import { EVENT_TYPES } from '../vocabulary.js';
@@ -48,6 +49,7 @@ export function pullMethods(base) {
         sealed.push(await sealedSubject(k, change.id, parts, change, false));
       }
       await write(await db(), ['appeals', 'records', 'outbox', 'attention', 'meta'], async (s) => {
+        if (await s.meta.get('withdrawn')) return; // asked before the access was withdrawn: forgotten with the rest
         for (const subject of sealed) await s[subject.store].put(subject.sealed);
         for (const seq of done) await s.outbox.delete(seq);
         for (const mutationId of forgotten) await s.attention.delete(mutationId);

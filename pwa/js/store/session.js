@@ -1,7 +1,8 @@
 /**
  * The session record, sealed like every other (`{token, device_id, expires_at, user, device_name, school}`):
  * kept after a login, its token forgotten at logout. A new device id (a new enrolment after
- * `device_revoked`) renumbers everything still in the outbox from 1, ids kept (PROTOCOL.md §5.6).
+ * `device_revoked`) renumbers everything still in the outbox from 1, ids kept (PROTOCOL.md §5.6). A session
+ * with a token lifts the mark of a withdrawn access (access.js).
  */
 import { write } from '../idb.js';
 import { sealRecord } from '../crypto.js';
@@ -28,6 +29,7 @@ export function sessionMethods(base) {
       await write(await db(), ['session', 'outbox', 'meta'], async (s) => {
         await s.session.put(sealed);
         if (newDevice) await renumberIn(s, 1);
+        if (session.token) await s.meta.delete('withdrawn');
       });
     }),
 

@@ -1,12 +1,14 @@
 /**
  * #/admin (the accounts) and #/admin/devices: the school's accounts — create one with a username, a name,
  * a role of the school's staff and an initial password; disable and enable, never one's own; a new password
- * from a dialog that says every device of the user must log in again — and the devices — revoke one after a
- * confirmation, with a word when it is this tablet. Online only: the server keeps all of it.
+ * from a dialog that says every device of the user must log in again; never a director's account, which
+ * only the server's command line disables or resets (a note says so) — and the devices — revoke one after a
+ * confirmation, with a word when it is this tablet, and re-admit a revoked one (its user then logs in on it
+ * again). Online only: the server keeps all of it.
  */
 import { h } from '../dom.js';
 import { t, term, formatDate } from '../i18n.js';
-import { limitsOf, SCHOOL_ROLES } from '../vocabulary.js';
+import { limitsOf, ROLES, SCHOOL_ROLES } from '../vocabulary.js';
 import { confirmDialog, formDialog } from './dialogs.js';
 import { field, formMessage, markBusy, select } from './fields.js';
 import { codeMessage, describeError } from './errors.js';
@@ -63,7 +65,9 @@ export async function usersSection(app, token) {
   function userRow(user) {
     const own = user.id === ownId;
     const disabled = Boolean(user.disabled_at);
-    const toggleButton = !own && h('button', {
+    // The server refuses both for a director (409 director_protected): only its command line may.
+    const protectedAccount = user.role === ROLES.DIRECTOR;
+    const toggleButton = !own && !protectedAccount && h('button', {
       type: 'button', class: ['button', 'button-small', disabled ? 'button-secondary' : 'button-danger-outline'],
       'data-action': disabled ? 'enable' : 'disable',
       onclick: async (event) => {
@@ -72,7 +76,7 @@ export async function usersSection(app, token) {
         if (done) reload(t(disabled ? 'admin.user_enabled' : 'admin.user_disabled', { name: user.full_name }));
       },
     }, disabled ? t('admin.enable') : t('admin.disable'));
-    const resetButton = h('button', {
+    const resetButton = !protectedAccount && h('button', {
       type: 'button', class: 'button button-small button-secondary', 'data-action': 'password',
       onclick: async () => {
         if (await passwordDialog(app, token, user)) message.show(t('admin.password_reset', { name: user.full_name }), 'success');
@@ -85,7 +89,9 @@ export async function usersSection(app, token) {
       h('td', { class: 'cell-state' }, disabled
         ? h('span', { class: 'chip chip-attention' }, t('admin.disabled_since', { date: formatDate(user.disabled_at, 'numeric') }))
         : t('admin.active')),
-      h('td', { class: 'cell-actions' }, h('div', { class: 'button-row' }, toggleButton, resetButton)));
+      h('td', { class: 'cell-actions' }, protectedAccount
+        ? h('p', { class: 'muted small director-note' }, t('admin.director_protected_note'))
+        : h('div', { class: 'button-row' }, toggleButton, resetButton)));
   }
 
   function usersTable(rows) {
@@ -243,13 +249,27 @@ export async function devicesSection(app, token) {
         if (done) reload(t('admin.device_revoked_done', { name: device.name }));
       },
     }, t('admin.revoke'));
+    const readmit = device.revoked_at && h('button', {
+      type: 'button', class: 'button button-small button-secondary', 'data-action': 'readmit',
+      onclick: async (event) => {
+        const button = event.currentTarget;
+        const confirmed = await confirmDialog({
+          title: t('admin.readmit_title', { name: device.name }),
+          body: [t('admin.readmit_body', { user: device.user?.full_name ?? '' })],
+          confirm: t('admin.readmit'),
+        });
+        if (!confirmed) return;
+        const done = await act(button, message, () => app.api.readmitDevice(token, device.id));
+        if (done) reload(t('admin.device_readmitted_done', { name: device.name }));
+      },
+    }, t('admin.readmit'));
     return h('tr', { class: ['device-row', device.revoked_at && 'is-revoked'], dataset: { device: device.id } },
       h('td', null, h('strong', null, device.name), own && h('span', { class: 'chip' }, t('admin.this_device'))),
       h('td', null, device.user?.full_name ?? ''),
       h('td', { class: 'cell-date' }, formatDate(device.created_at, 'numeric')),
       h('td', { class: 'cell-date' }, formatDate(device.expires_at, 'numeric')),
       h('td', { class: 'cell-state' }, state(device)),
-      h('td', { class: 'cell-actions' }, revoke));
+      h('td', { class: 'cell-actions' }, revoke || readmit));
   }
 
   function devicesTable(rows) {

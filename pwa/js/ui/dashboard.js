@@ -1,12 +1,14 @@
 /**
  * The director's dashboard (#/dashboard): the box's figures for this month and this school year, the letters
  * overdue now (by their numbers only), the last opening and meeting with the cadence alerts, the acts waiting
- * for the director, and twelve months drawn as a chart. Read-only, and online only: the server counts it all
- * from metadata, and nothing of it is kept on the tablet.
+ * for the director, and twelve months drawn as a chart; for the director (and the admin) the notices of new
+ * accounts with access to letters, each until the director acknowledges it. Read-only but for that, and
+ * online only: the server counts it all from metadata, and nothing of it is kept on the tablet.
  */
 import { append, h } from '../dom.js';
 import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
 import { describeError } from './errors.js';
+import { formMessage, markBusy } from './fields.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const DEFAULT_COLLECTION_EVERY_DAYS = 7;
@@ -245,13 +247,70 @@ export async function online(call) {
 }
 
 /**
+ * One notice's words: the account, its role, who created it and when.
+ * @param {{user: {full_name: string, role: string}, created_by: {full_name: string, role: string}|null, created_at: string}} notice
+ * @returns {{name: string, role: string, by: string, at: string}}
+ */
+export function noticeWords(notice) {
+  return {
+    name: notice.user?.full_name ?? '',
+    role: term('user_role', notice.user?.role),
+    by: notice.created_by ? `${notice.created_by.full_name} (${term('user_role', notice.created_by.role)})` : t('dashboard.notice_by_cli'),
+    at: formatDateTime(notice.created_at),
+  };
+}
+
+/** The notices of new accounts that read letters; the director acknowledges each (the admin only sees them). */
+function noticesCard(app, notices) {
+  const director = app.session?.user?.role === 'director';
+  const message = formMessage();
+  const list = h('ul', { class: 'plain-list notice-list' });
+  const card = h('section', { class: 'card dash-card dash-notices', 'aria-labelledby': 'dash-notices-title' },
+    h('h2', { id: 'dash-notices-title' }, t('dashboard.notices')),
+    message,
+    list);
+  function draw(items) {
+    card.hidden = items.length === 0;
+    list.replaceChildren(...items.map((notice) => {
+      const words = noticeWords(notice);
+      const acknowledge = director && h('button', {
+        type: 'button', class: 'button button-small button-secondary', 'data-action': 'acknowledge',
+        onclick: async (event) => {
+          message.hide();
+          const restore = markBusy(event.currentTarget, t('dashboard.notice_acknowledging'));
+          try {
+            const answer = await online(() => app.api.acknowledgeNotice(app.session?.token, notice.user.id));
+            draw(answer?.notices ?? []);
+          } catch (error) {
+            restore();
+            message.show(describeError(error));
+          }
+        },
+      }, t('dashboard.notice_acknowledge'));
+      return h('li', { class: 'notice-item form-message form-message-warning', dataset: { user: notice.user?.id ?? '' } },
+        h('p', null, h('strong', null, t('dashboard.notice_title')), ' ',
+          t('dashboard.notice_text', { name: words.name, role: words.role, by: words.by, at: words.at })),
+        acknowledge);
+    }));
+  }
+  draw(notices);
+  return card;
+}
+
+/**
  * @param {object} app
  * @returns {Promise<HTMLElement>}
  */
 export async function render(app) {
   let data;
+  let notices = [];
+  const role = app.session?.user?.role;
   try {
-    data = await online(() => app.api.dashboard(app.session?.token));
+    // The notices are asked beside the figures; a failure of theirs leaves the figures shown.
+    const asked = role === 'director' || role === 'admin'
+      ? app.api.auditNotices(app.session?.token).then((answer) => answer?.notices ?? [], () => [])
+      : Promise.resolve([]);
+    [data, notices] = await Promise.all([online(() => app.api.dashboard(app.session?.token)), asked]);
   } catch (error) {
     return unavailableView(t('dashboard.title'), error, t('dashboard.needs_network'), () => app.navigate(location.hash));
   }
@@ -264,6 +323,7 @@ export async function render(app) {
         h('p', { class: 'muted' }, t('dashboard.intro', { date: formatDate(data.today, 'long') }))),
       h('div', { class: 'title-actions' },
         h('a', { href: '#/report', class: 'button button-secondary' }, t('report.nav')))),
+    notices.length > 0 && noticesCard(app, notices),
     h('div', { class: 'dash-grid' },
       periodCard('month', t('dashboard.month'), data.month),
       periodCard('year', t('dashboard.school_year'), data.school_year),

@@ -32,7 +32,7 @@ export const SERVER_ERROR_CODES = [
   // pull
   'cursor_ahead',
   // the admin's screens
-  'user_not_found', 'username_taken', 'own_account', 'device_not_found',
+  'user_not_found', 'username_taken', 'own_account', 'device_not_found', 'director_protected',
 ];
 
 /** Codes of the PWA's own errors (vault.js, crypto.js, store.js, rules.js), worded as `error.<code>`. */

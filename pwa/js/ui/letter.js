@@ -77,6 +77,7 @@ export async function render(app, { id }) {
     return h('section', { class: 'screen' }, h('h1', null, t('letter.not_found')),
       h('a', { href: '#/journal', class: 'button button-secondary' }, t('common.back_to_journal')));
   }
+  app.recordView?.(view.id); // an opening, for the audit: the letter's id and the time, nothing of its words
   const applicant = view.contents?.applicant || {};
   const calendar = await app.store.getMeta('calendar');
   const due = dueDate(view, calendar);

@@ -3,6 +3,11 @@
  * so the numbering of its unsent letters). Needs the network; says so when there is none. After too many
  * wrong passwords the server answers 429 with `Retry-After`: the screen says how long to wait and keeps
  * the button disabled, counting down, until then.
+ *
+ * When the server withdrew this tablet's access (the store's `withdrawn` mark, store/access.js) the form
+ * says so and how many unsent entries wait; a login refused `device_revoked` says to ask the admin to
+ * re-admit the tablet or to reset the password. The same device logs in again: a revoked tablet is never
+ * silently enrolled as a new one.
  */
 import { h } from '../dom.js';
 import { formatNumber, t } from '../i18n.js';
@@ -10,23 +15,15 @@ import { field, formMessage, markBusy } from './fields.js';
 import { describeError } from './errors.js';
 
 /**
- * Log in, then ask the server for the school's settings. Retries as a new device when this tablet's
- * enrolment was revoked (PROTOCOL §4.1: log in again without device_id).
+ * Log in, then ask the server for the school's settings. A revoked tablet stays the same device: the
+ * server lets it in again once the admin re-admitted it or the password was set anew (401
+ * `device_revoked` until then).
  * @param {object} app
  * @param {{username: string, password: string, device_name: string, device_id: string|null}} credentials
  * @returns {Promise<object>} the session to keep: {token, device_id, expires_at, user, school, device_name}
  */
 export async function logIn(app, { username, password, device_name, device_id }) {
-  let result;
-  try {
-    result = await app.api.login({ username, password, device_name, device_id: device_id || null });
-  } catch (error) {
-    if (device_id && error.code === 'device_revoked') {
-      result = await app.api.login({ username, password, device_name, device_id: null });
-    } else {
-      throw error;
-    }
-  }
+  const result = await app.api.login({ username, password, device_name, device_id: device_id || null });
   let school = app.session?.school || null;
   try {
     school = (await app.api.me(result.token)).school;
@@ -78,6 +75,8 @@ export function waitOut(button, message, seconds) {
  */
 export async function render(app) {
   const previous = app.vault.isUnlocked() ? await app.store.getSession() : null;
+  const withdrawn = previous ? await app.store.getMeta('withdrawn') : null;
+  const unsent = withdrawn ? await app.store.pendingCount() : 0;
   const username = h('input', { name: 'username', type: 'text', autocomplete: 'username', autocapitalize: 'none',
     spellcheck: 'false', required: true, maxlength: 100, value: previous?.user?.username || '' });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true,
@@ -125,14 +124,18 @@ export async function render(app) {
     } catch (error) {
       restore();
       if (error.status === 429) waitOut(submit, message, error.retryAfter ?? 60);
+      else if (error.code === 'device_revoked') message.show(t('withdrawn.ask_admin'));
       else message.show(describeError(error));
       password.select();
     }
   });
 
-  return h('section', { class: 'screen screen-narrow' },
-    h('h1', null, t('login.title')),
-    h('p', { class: 'lead' }, previous ? t('login.intro_again') : t('login.intro_first')),
+  return h('section', { class: ['screen screen-narrow', withdrawn && 'login-withdrawn'] },
+    h('h1', null, withdrawn ? t('withdrawn.title') : t('login.title')),
+    withdrawn && h('p', { class: 'form-message form-message-warning withdrawn-notice', role: 'alert' },
+      t(withdrawn === 'account_disabled' ? 'withdrawn.account_disabled' : 'withdrawn.device_revoked')),
+    withdrawn && h('p', { class: 'lead' }, unsent > 0 ? t('withdrawn.unsent_kept', { count: formatNumber(unsent) }) : t('withdrawn.login_again')),
+    !withdrawn && h('p', { class: 'lead' }, previous ? t('login.intro_again') : t('login.intro_first')),
     !navigator.onLine && h('p', { class: 'form-message form-message-warning' }, t('login.needs_network')),
     form);
 }
