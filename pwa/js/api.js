@@ -146,6 +146,17 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
     },
 
     /**
+     * Which letter of the school holds a receipt code already (pedagogue only): one slip, one letter. A
+     * POST, so the code never sits in an address. 422 `invalid` for a malformed code.
+     * @param {string} token
+     * @param {string} code
+     * @returns {Promise<{held_by: {id: string, serial_no: number, school_year: number, received_on: string}|null}>}
+     */
+    checkReceiptCode(token, code) {
+      return call('POST', '/receipt-codes/check', { token, body: { receipt_code: code } });
+    },
+
+    /**
      * The director's dashboard (director, admin, commission; 403 otherwise): counted by the server from
      * metadata, never kept on the tablet.
      * @param {string} token
@@ -258,7 +269,7 @@ function auditQuery(query) {
 
 // The app's client, same origin.
 export const {
-  login, me, changePassword, push, pull, dashboard, monthlyReport,
+  login, me, changePassword, push, pull, checkReceiptCode, dashboard, monthlyReport,
   adminUsers, createUser, disableUser, enableUser, resetPassword, adminDevices, revokeDevice, adminSettings, patchSettings,
   auditReads, auditCsv,
 } = createApi({ fetch: (...args) => globalThis.fetch(...args) });
