@@ -144,7 +144,8 @@ def register(
     return {"status": AppealStatus.REGISTERED.value, "version": 1, "registration": data, "case": empty_case()}
 
 
-def _merge(registration: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def merge_registration(registration: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A registration with a correction's ``changes`` laid over it (not yet checked as a whole)."""
     merged = {**registration, **{k: v for k, v in changes.items() if k != "applicant"}}
     merged["applicant"] = {**registration["applicant"], **changes.get("applicant", {})}
     if merged["applicant"]["anonymous"] and changes.get("applicant", {}).get("anonymous") is True:
@@ -165,7 +166,7 @@ def amend(
         raise Refusal("appeal_not_found", "No such appeal in this school.")
     if base_version != state["version"]:
         raise Conflict(state["version"])
-    merged = _merge(state["registration"], data["changes"])
+    merged = merge_registration(state["registration"], data["changes"])
     try:
         merged = normalise(RegisteredDataSchema(), merged)
     except ValidationError as exc:

@@ -190,15 +190,37 @@ class AppealContentsSchema(Schema):
     case = fields.Dict(required=True, metadata={"description": "The case work (sync.rules.empty_case's shape)."})
 
 
+class HistoryDeviceSchema(Schema):
+    id = fields.UUID(required=True)
+    name = fields.String(required=True)
+
+
+class HistoryChangeSchema(Schema):
+    """One value a correction changed: its path ("summary", "applicant.full_name"), before and after."""
+
+    field = fields.String(required=True)
+    before = fields.Raw(allow_none=True, required=True)
+    after = fields.Raw(allow_none=True, required=True)
+
+
 class HistoryEntrySchema(Schema):
-    """One event of an appeal's history; the reason of a correction only for readers of contents."""
+    """One event of an appeal's history. Who, on which device, against which version, and the event's
+    readable facts go to every role; a correction's reason and values, and a case-work step's data, only to
+    readers of contents (absent otherwise, and on an erased case)."""
 
     id = fields.UUID(required=True)
     type = fields.String(required=True)
     recorded_at = fields.DateTime(required=True)
     by = fields.String(required=True)
+    by_role = fields.String(required=True)
+    device = fields.Nested(HistoryDeviceSchema, required=True)
+    base_version = fields.Integer(allow_none=True, required=True)
+    version = fields.Integer(required=True, metadata={"description": "The appeal's version after this event."})
+    facts = fields.Dict(keys=fields.String(), required=True)
     fields_changed = fields.List(fields.String(), required=True, data_key="fields")
     reason = fields.String(allow_none=True)
+    changes = fields.List(fields.Nested(HistoryChangeSchema))
+    data = fields.Dict(keys=fields.String(), metadata={"description": "A case-work step's data, as pushed."})
 
 
 class AppealChangeSchema(Schema):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import uuid
@@ -12,10 +13,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, text
 
 from server.db import db
+from server.models import School
+from server.services import retention
 from sync import rules
 from sync.client import Outbox, SyncClient, SyncError
 from sync.events import Role
-from tests.factory import registration
+from tests.factory import PASSWORD, registration
 
 REGISTERED = "appeal.registered"
 AMENDED = "appeal.amended"
@@ -305,6 +308,116 @@ def test_history_lists_every_event_with_the_reason_only_for_readers(app, factory
     director_history = director.pull()["changes"][0]["history"]
     assert [h["type"] for h in director_history] == ["appeal.registered", "appeal.amended"]
     assert all("reason" not in h for h in director_history)
+
+
+def _named_device(factory: Any, school: Any, name: str, role: Role = Role.PEDAGOGUE) -> SyncClient:
+    device = SyncClient(factory.transport)
+    device.login(factory.user(school, role), PASSWORD, device_name=name)
+    return device
+
+
+def _send(device: SyncClient, type: str, appeal_id: str, data: dict[str, Any], base_version: int | None) -> None:
+    outbox = Outbox(next_seq=device_next_seq(device))
+    outbox.add(type, appeal_id, data, base_version=base_version)
+    outbox.flush(device)
+    assert [r["status"] for r in outbox.acknowledged.values()] == ["applied"], outbox.needs_attention
+
+
+def device_next_seq(device: SyncClient) -> int:
+    """The seq a device numbers its next mutation with: one past what it delivered (an empty push says)."""
+    return int(device.push([])["last_seq"]) + 1
+
+
+def test_history_shows_two_devices_corrections_of_one_field_with_their_values(factory):
+    """Two tablets correct the same field in turn: each correction comes with its value before and after,
+    who made it on which device, the version it was made against and its reason; a case-work step carries
+    its data. A director who does not read letters gets the same entries' facts, and no value at all."""
+    school = factory.school()
+    first = _named_device(factory, school, "Кабинет 12")
+    second = _named_device(factory, school, "Планшет психолога")
+    director = factory.device(Role.DIRECTOR, school=school)
+    appeal_id = str(uuid.uuid4())
+    _send(first, "appeal.registered", appeal_id, registration(summary="Биринчи."), None)
+    _send(second, "appeal.amended", appeal_id, {"changes": {"summary": "Экинчи."}, "reason": "Ката"}, 1)
+    changes = {"summary": "Үчүнчү.", "applicant": {"anonymous": True}}
+    _send(first, "appeal.amended", appeal_id, {"changes": changes, "reason": "Дагы ката"}, 2)
+    referral = {"referred_on": registration()["received_on"], "authority": "police", "note": "Участковый"}
+    _send(first, "appeal.referred", appeal_id, referral, 3)
+
+    history = first.pull()["changes"][0]["history"]
+    assert [(h["type"], h["base_version"], h["version"]) for h in history] == [
+        ("appeal.registered", None, 1),
+        ("appeal.amended", 1, 2),
+        ("appeal.amended", 2, 3),
+        ("appeal.referred", 3, 4),
+    ]
+    assert [(h["device"]["name"], h["by_role"]) for h in history] == [
+        ("Кабинет 12", "pedagogue"),
+        ("Планшет психолога", "pedagogue"),
+        ("Кабинет 12", "pedagogue"),
+        ("Кабинет 12", "pedagogue"),
+    ]
+    assert history[1]["device"]["id"] == second.device_id and history[2]["device"]["id"] == first.device_id
+    assert history[1]["by"] != history[2]["by"]
+    assert (history[1]["reason"], history[1]["changes"]) == (
+        "Ката",
+        [{"field": "summary", "before": "Биринчи.", "after": "Экинчи."}],
+    )
+    # Marking the letter anonymous removed the name, address and phone: the history says so, value by value.
+    signed = registration()["applicant"]
+    assert history[2]["reason"] == "Дагы ката"
+    assert history[2]["changes"] == [
+        {"field": "applicant.address", "before": signed["address"], "after": None},
+        {"field": "applicant.anonymous", "before": False, "after": True},
+        {"field": "applicant.full_name", "before": signed["full_name"], "after": None},
+        {"field": "applicant.phone", "before": signed["phone"], "after": None},
+        {"field": "summary", "before": "Экинчи.", "after": "Үчүнчү."},
+    ]
+    assert history[3]["data"] == {**referral, "outgoing_no": None, "contact": None}
+    assert history[3]["facts"] == {"referred_on": referral["referred_on"], "authority": "police"}
+    assert history[0]["facts"] == {
+        "received_on": registration()["received_on"],
+        "category": "bullying",
+        "urgent": False,
+        "anonymous": False,
+        "applicant_role": "student",
+    }
+    assert all("data" not in h for h in history[:3]) and all("changes" not in h for h in (history[0], history[3]))
+
+    hidden = director.pull()["changes"][0]["history"]
+    assert [(h["type"], h["version"], h["device"], h["facts"], h["fields"]) for h in hidden] == [
+        (h["type"], h["version"], h["device"], h["facts"], h["fields"]) for h in history
+    ]
+    assert all(not {"reason", "changes", "data"} & set(h) for h in hidden)
+    assert "Экинчи" not in json.dumps(hidden, ensure_ascii=False)
+
+
+def test_an_erased_case_shows_facts_and_no_values(app, factory):
+    """Once retention erased a case its history keeps who, when and the readable facts, for every role,
+    and carries no value, reason or data: there is no key left to open them with."""
+    school = factory.school()
+    pedagogue = factory.device(school=school)
+    appeal_id = str(uuid.uuid4())
+    today = registration()["received_on"]
+    _send(pedagogue, "appeal.registered", appeal_id, registration(), None)
+    _send(pedagogue, "appeal.amended", appeal_id, {"changes": {"summary": "Оңдолду."}, "reason": "Себеп"}, 1)
+    _send(pedagogue, "appeal.not_accepted", appeal_id, {"decided_on": today, "reason": "Жооп жок"}, 2)
+    with app.app_context():
+        row = db.session.get(School, school.id)
+        assert row is not None
+        later = dt.date.fromisoformat(today) + dt.timedelta(days=366 * 6)
+        assert len(retention.purge(row, "cli:test", uuid.uuid4(), today=later)) == 1
+        db.session.commit()
+    change = pedagogue.pull()["changes"][0]
+    assert change["erased"] is True
+    history = change["history"]
+    assert [(h["type"], h["version"], h["fields"]) for h in history] == [
+        ("appeal.registered", 1, []),
+        ("appeal.amended", 2, ["summary"]),
+        ("appeal.not_accepted", 3, []),
+    ]
+    assert history[2]["facts"] == {"decided_on": today}
+    assert all(not {"reason", "changes", "data"} & set(h) for h in history)
 
 
 def _statements_of(app: Any, call: Any) -> list[str]:

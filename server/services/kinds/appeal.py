@@ -180,19 +180,74 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
     return appeal
 
 
-def history_entry(event: Event, school: School, data_key: bytes | None) -> dict[str, Any]:
-    """One line of an appeal's history; with a data key (a reader of contents) a correction's reason."""
-    fields = event.meta.get("fields", [])
-    entry: dict[str, Any] = {
-        "id": event.uuid,
-        "type": event.type,
-        "recorded_at": event.recorded_at,
-        "by": event.user.full_name,
-        "fields_changed": list(fields) if isinstance(fields, list) else [],
-    }
-    if data_key is not None and event.type == EventType.APPEAL_AMENDED:
-        entry["reason"] = journal.event_data(event, school, data_key).get("reason")
-    return entry
+# The registration's readable metadata a history entry shows every role as its ``facts``.
+_REGISTRATION_FACTS = ("received_on", "category", "urgent", "anonymous", "applicant_role")
+
+
+def _facts(event: Event) -> dict[str, Any]:
+    """An event's readable fields (spec ``public``; the registration's metadata): shown to every role."""
+    if event.type == EventType.APPEAL_REGISTERED:
+        return {key: event.meta.get(key) for key in _REGISTRATION_FACTS}
+    if event.type == EventType.APPEAL_AMENDED:
+        return {}  # a correction's values are sealed; its readable ``fields`` name what it changed
+    return {key: value for key, value in event.meta.items() if key != "base_version"}
+
+
+def _paths(registration: dict[str, Any]) -> dict[str, Any]:
+    """A registration's values by the paths corrections name them with ("summary", "applicant.full_name")."""
+    flat = {key: value for key, value in registration.items() if key != "applicant"}
+    flat.update({f"applicant.{key}": value for key, value in registration["applicant"].items()})
+    return flat
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any], named: Iterable[str]) -> list[dict[str, Any]]:
+    """What a correction changed, value by value: the fields it named, and any its merge changed besides
+    (marking a letter anonymous removes the name, address and phone)."""
+    old, new = _paths(before), _paths(after)
+    fields = sorted(set(named) | {path for path in new if new[path] != old.get(path)})
+    return [{"field": path, "before": old.get(path), "after": new.get(path)} for path in fields]
+
+
+def _history(events: list[Event], school: School, data_key: bytes | None) -> list[dict[str, Any]]:
+    """An appeal's history, oldest first. Every role sees who, on which device, against which version and
+    the readable facts; with a data key (a reader of contents, a case not erased) also each correction's
+    reason and values before and after, and each case-work step's data.
+
+    Only what those need is decrypted, once each: the amendments, the registration when there are any (the
+    values before the first), and the case-work steps whose data has a sealed part."""
+    amended = any(event.type == EventType.APPEAL_AMENDED for event in events)
+    registration: dict[str, Any] | None = None
+    entries = []
+    for version, event in enumerate(events, start=1):
+        fields = event.meta.get("fields", [])
+        base_version = event.meta.get("base_version")
+        entry: dict[str, Any] = {
+            "id": event.uuid,
+            "type": event.type,
+            "recorded_at": event.recorded_at,
+            "by": event.user.full_name,
+            "by_role": event.user.role,
+            "device": {"id": event.device.uuid, "name": event.device.name},
+            "base_version": base_version if isinstance(base_version, int) else None,
+            "version": version,
+            "facts": _facts(event),
+            "fields_changed": list(fields) if isinstance(fields, list) else [],
+        }
+        if data_key is not None:
+            if event.type == EventType.APPEAL_REGISTERED:
+                if amended:
+                    registration = journal.event_data(event, school, data_key)
+            elif event.type == EventType.APPEAL_AMENDED:
+                data = journal.event_data(event, school, data_key)
+                entry["reason"] = data.get("reason")
+                if registration is not None:
+                    corrected = rules.merge_registration(registration, data["changes"])
+                    entry["changes"] = _changes(registration, corrected, entry["fields_changed"])
+                    registration = corrected
+            else:
+                entry["data"] = journal.event_data(event, school, data_key)
+        entries.append(entry)
+    return entries
 
 
 def _change(appeal: Appeal, page: PullPage, events: list[Event], calendar: WorkCalendar) -> dict[str, Any]:
@@ -226,14 +281,17 @@ def _change(appeal: Appeal, page: PullPage, events: list[Event], calendar: WorkC
     if data_key is not None:
         change["contents"] = open_contents(appeal, school, data_key)
         page.reads.append((appeal.id, appeal.uuid))
-    change["history"] = [history_entry(event, school, data_key) for event in events]
+    change["history"] = _history(events, school, data_key)
     return change
 
 
 def _render(appeals: list[Appeal], page: PullPage) -> list[dict[str, Any]]:
     history: dict[int, list[Event]] = {appeal.id: [] for appeal in appeals}
     for event in db.session.scalars(
-        select(Event).where(Event.appeal_id.in_(history)).options(joinedload(Event.user)).order_by(Event.position)
+        select(Event)
+        .where(Event.appeal_id.in_(history))
+        .options(joinedload(Event.user), joinedload(Event.device))
+        .order_by(Event.position)
     ):
         history[event.appeal_id or 0].append(event)
     # The page's deadlines are counted on a calendar reaching back to its oldest letter.
