@@ -186,3 +186,42 @@ def save_case_action(page: Page, name: str) -> None:
     # Saved: the letter's page is drawn again, the flash on top and every action's form closed.
     expect(page.locator(".flash")).to_be_visible()
     expect(page.locator("details.case-action[open]")).to_have_count(0)
+
+
+# -- two tablets ----------------------------------------------------------------------------------------
+def second_tablet(playwright: Any, base_url: str, profile: Any) -> tuple[BrowserContext, Tablet]:
+    """Another tablet beside the ``context`` fixture's: a browser profile folder of its own (its own IndexedDB,
+    service worker and session), made as that fixture makes it. The caller closes the context."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT
+    from tests.clock import SCHOOL_ZONE
+
+    context = playwright.chromium.launch_persistent_context(
+        profile,
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        viewport=TABLET_PORTRAIT,
+        locale="ky-KG",
+        timezone_id=SCHOOL_ZONE.key,
+        base_url=base_url,
+        service_workers="allow",
+    )
+    page = context.pages[0] if context.pages else context.new_page()
+    return context, Tablet(page)
+
+
+def synced(tablet: Tablet) -> None:
+    """Sync now and wait until nothing is left unsent (the journal shows no "not sent" mark)."""
+    tablet.sync_now()
+    tablet.page.goto("/#/journal")
+    tablet.wait_for_journal()
+    expect(tablet.page.locator(".journal-row .chip-pending")).to_have_count(0, timeout=15000)
+
+
+def correct_offline(tablet: Tablet, letter_url: str, summary: str, reason: str) -> None:
+    """Correct a letter's summary on a tablet cut off from the network (the browser context offline)."""
+    tablet.page.context.set_offline(True)
+    tablet.open_correction(letter_url)
+    tablet.page.locator("textarea[name=summary]").fill(summary)
+    tablet.page.locator("textarea[name=reason]").fill(reason)
+    tablet.page.locator("form button[type=submit]").click()
+    expect(tablet.page).to_have_url(re.compile(r"#/letter/[^/]+$"))

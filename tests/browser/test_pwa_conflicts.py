@@ -1,0 +1,147 @@
+"""Two tablets on one letter: a correction made offline on both, the conflict shown field by field and
+merged, the first tablet told its correction was superseded, and every reader's history with values;
+a director without access to contents sees "hidden" beside the case work's facts."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import expect
+
+from sync.client import Outbox, SyncClient
+from tests.browser.tablet import Tablet, correct_offline, second_tablet, synced
+from tests.clock import school_today
+from tests.factory import PASSWORD, test_client_transport
+
+
+def _letter_url(tablet: Tablet) -> str:
+    tablet.page.goto("/#/journal")
+    row = tablet.page.locator(".journal-row").first
+    expect(row.locator(".cell-number.is-provisional")).to_have_count(0, timeout=15000)
+    href = row.get_attribute("href")
+    assert href
+    return f"/{href}"
+
+
+def test_two_tablets_correct_one_letter_offline_merge_and_the_first_learns_it_was_superseded(
+    playwright, live_server, tmp_path, page, factory
+):
+    school = factory.school()
+    first_user, second_user = factory.user(school), factory.user(school)
+    first = Tablet(page)
+    first.enrol(first_user)
+    first.register("Алгачкы нуска", full_name="Адинай Усенова")
+    synced(first)
+    letter_url = _letter_url(first)
+
+    context, second = second_tablet(playwright, live_server.url, tmp_path / "second")
+    try:
+        second.enrol(second_user)
+        expect(second.page.locator(".journal-row")).to_have_count(1, timeout=15000)
+
+        correct_offline(first, letter_url, "Биринчи планшеттин нускасы", "Толукталды")
+        correct_offline(second, letter_url, "Экинчи планшеттин нускасы", "Такталды")
+        first.page.context.set_offline(False)
+        synced(first)
+        second.page.context.set_offline(False)
+        second.sync_now()
+
+        # The second tablet: base / server now (who, device) / mine, merged by hand, sent again.
+        second.page.goto("/#/attention")
+        item = second.page.locator(".attention-item[data-error=stale_version]")
+        expect(item).to_be_visible(timeout=15000)
+        item.locator("a.attention-edit").click()
+        field = second.page.locator("fieldset.conflict-field[data-field=summary]")
+        expect(field.locator(".conflict-base dd")).to_have_text("Алгачкы нуска")
+        expect(field.locator(".conflict-server dd")).to_contain_text("Биринчи планшеттин нускасы")
+        expect(field.locator(".conflict-server dd")).to_contain_text(f"Test {first_user}")
+        expect(field.locator(".conflict-mine dd")).to_have_text("Экинчи планшеттин нускасы")
+        field.locator("input[value=merge]").check()
+        field.locator("input.conflict-merge").fill("Эки планшеттин нускасы бирге")
+        second.page.locator("form.conflict-form button[type=submit]").click()
+        expect(second.page).to_have_url(re.compile(r"#/letter/[^/]+$"))
+        synced(second)
+        second.page.goto("/#/attention")
+        expect(second.page.locator(".attention-item")).to_have_count(0)
+
+        # The first tablet, at its next pull: the mark on the journal row, the banner naming who and what.
+        first.sync_now()
+        first.page.goto("/#/journal")
+        expect(first.page.locator(".journal-row .chip-superseded")).to_be_visible(timeout=15000)
+        first.page.goto(f"{letter_url}")
+        banner = first.page.locator(".superseded-banner")
+        expect(banner).to_contain_text(f"Test {second_user}")
+        expect(banner).to_contain_text("кыскача мазмуну")
+        changes = first.page.locator(".history-change[data-field=summary]")
+        expect(changes).to_have_count(2)
+        expect(changes.nth(0).locator("del")).to_have_text("Алгачкы нуска")
+        expect(changes.nth(0).locator("ins")).to_have_text("Биринчи планшеттин нускасы")
+        expect(changes.nth(1).locator("del")).to_have_text("Биринчи планшеттин нускасы")
+        expect(changes.nth(1).locator("ins")).to_have_text("Эки планшеттин нускасы бирге")
+        expect(first.page.locator(".history-entry").nth(2)).to_contain_text(f"Test {second_user}")
+        # Seen once the letter was opened: the journal's mark goes.
+        first.page.goto("/#/journal")
+        first.wait_for_journal()
+        expect(first.page.locator(".journal-row .chip-superseded")).to_have_count(0)
+    finally:
+        context.close()
+
+
+def test_history_values_for_the_commission_and_hidden_words_for_a_director_without_access(
+    app, client, playwright, live_server, tmp_path, page, factory
+):
+    school = factory.school()
+    pedagogue = SyncClient(test_client_transport(client))
+    pedagogue.login(factory.user(school), PASSWORD)
+    today = school_today().isoformat()
+    outbox = Outbox()
+    appeal_id = str(uuid.uuid4())
+    outbox.add(
+        "appeal.registered",
+        appeal_id,
+        {
+            "received_on": today,
+            "opening_id": None,
+            "applicant": {"anonymous": False, "full_name": "Нурлан Бекович", "age": 14, "role": "student",
+                          "grade": "8А", "address": None, "phone": None},
+            "summary": "Баштапкы мазмун",
+            "text": None,
+            "category": "bullying",
+            "urgent": False,
+            "receipt_code": None,
+        },
+    )
+    outbox.flush(pedagogue)
+    outbox.add("appeal.amended", appeal_id, {"changes": {"summary": "Оңдолгон мазмун"}, "reason": "Так эмес"}, base_version=1)
+    outbox.add("appeal.measure_recorded", appeal_id,
+               {"taken_on": today, "kind": "conversation", "description": "Жеке баарлашуу өттү", "taken_by": "Педагог"},
+               base_version=2)
+    outbox.flush(pedagogue)
+
+    commission = Tablet(page)
+    commission.enrol(factory.user(school, "commission"))
+    expect(page.locator(".journal-row")).to_have_count(1, timeout=15000)
+    page.locator(".journal-row").first.click()
+    change = page.locator(".history-change[data-field=summary]")
+    expect(change.locator("del")).to_have_text("Баштапкы мазмун")
+    expect(change.locator("ins")).to_have_text("Оңдолгон мазмун")
+    expect(page.locator(".history-reason")).to_contain_text("Так эмес")
+
+    context, director = second_tablet(playwright, live_server.url, tmp_path / "director")
+    try:
+        director.enrol(factory.user(school, "director"))
+        expect(director.page.locator(".journal-row")).to_have_count(1, timeout=15000)
+        director.page.locator(".journal-row").first.click()
+        main = director.page.locator("main")
+        expect(main.locator(".detail.is-hidden").first).to_be_visible()
+        expect(main).not_to_contain_text("Оңдолгон мазмун")
+        expect(main).not_to_contain_text("Нурлан")
+        # The case work as the history records it: the measure, its date and kind, no "nothing yet".
+        facts = main.locator(".case-facts")
+        expect(facts).to_contain_text("Маек")
+        expect(facts.locator(".case-item")).to_have_count(1)
+        expect(main.locator(".history-entry")).to_have_count(3)
+        expect(main.locator(".history-change")).to_have_count(0)  # values only for readers of contents
+    finally:
+        context.close()
