@@ -4,6 +4,10 @@ Everything here works on plain JSON-shaped data and raises the exceptions below;
 to results (``rejected``, ``conflict``) or HTTP errors. The golden vectors in ``sync/vectors`` pin it. The
 constants it is written with (the school year's first month, the earliest and latest "received on") and
 the closed list of its refusal codes are ``sync/spec.json``'s, which the PWA's twin reads too.
+
+Two decisions at the end need what only the server's journal holds (every event, every letter's receipt
+code): whether a known id is the same mutation sent again, and which letter holds a receipt code. The
+server refuses with their codes (spec ``journal_refusals``); the vectors are ``journal.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from marshmallow import ValidationError
 
 from sync import spec
 from sync.calendar import WorkCalendar
+from sync.chain import canonical_bytes
 from sync.event_data import RegisteredDataSchema, normalise
 from sync.events import AppealStatus, EventType
 
@@ -492,3 +497,21 @@ def evolve(
     if event_type is EventType.APPEAL_DECIDED:
         return decide(state, base_version, data, today, context.get("meetings"))
     return CASE_RULES[event_type](state, base_version, data, today)
+
+
+# ---- What only the journal knows -------------------------------------------------------------------------
+
+
+def same_mutation(known: dict[str, Any], incoming: dict[str, Any]) -> bool:
+    """One id, one mutation: whether a mutation under an id the journal holds is that very mutation sent
+    again (``duplicate``), not another one under a reused id (``id_reused``). Each is ``{device, type,
+    record, base_version, data}`` (``record``: the id of the record it is about; ``data`` normalised by the
+    wire schema), compared as canonical JSON: the same device, and the same everything else."""
+    return canonical_bytes(known) == canonical_bytes(incoming)
+
+
+def receipt_code_holder(letters: list[dict[str, Any]], appeal_id: str) -> dict[str, Any] | None:
+    """One slip, one letter: of the letters holding a receipt code (each ``{id, erased, …}``), the one that
+    keeps ``appeal_id`` from taking it: another letter, not erased (an erased letter frees its code). The
+    earliest listed when several do."""
+    return next((letter for letter in letters if letter["id"] != appeal_id and not letter["erased"]), None)

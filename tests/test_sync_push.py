@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from server.db import db
 from server.models import Appeal, DataKey, Device, Event, Receipt, School, SerialCounter
+from server.services import retention
 from server.services import sync as sync_service
 from sync.client import Outbox, SyncClient, SyncError, Transport
 from sync.events import Role
@@ -237,30 +238,128 @@ def test_reused_seq_with_another_mutation_id_is_rejected(app, factory):
     assert event_ids(app) == {first["id"]}
 
 
-def test_same_mutation_from_a_new_enrolment_is_a_duplicate(app, factory):
-    """The user re-enrols (new device, seq from 1) and re-sends a delivered mutation: `duplicate`, one appeal."""
+def _login_again(factory: Any, username: str, device: SyncClient) -> SyncClient:
+    """The same tablet logging in again with its device id (a lapsed token): the same device row."""
+    status, answer = factory.transport(
+        "POST",
+        "/api/v1/auth/token",
+        {"username": username, "password": PASSWORD, "device_name": "tablet", "device_id": device.device_id},
+        {},
+    )
+    assert status == 201 and answer["device_id"] == device.device_id, answer
+    return SyncClient(factory.transport, token=answer["token"], device_id=answer["device_id"])
+
+
+def test_the_same_mutation_again_from_its_device_at_a_new_seq_is_a_duplicate(app, factory):
+    """The tablet lost the answer and its numbering (a new seq), logs in again on the same device and re-sends
+    a delivered mutation byte for byte: `duplicate`, one appeal, and the seq moves on."""
     school = factory.school()
     username = factory.user(school)
     old = SyncClient(factory.transport)
-    old.login(username, PASSWORD, device_name="old tablet")
+    old.login(username, PASSWORD, device_name="tablet")
     delivered = mutation(1)
     applied = old.push([delivered])["results"][0]
     assert applied["status"] == "applied"
 
-    new = SyncClient(factory.transport)
-    new.login(username, PASSWORD, device_name="new tablet")
-    assert new.device_id != old.device_id
-    answer = new.push([delivered])
-    assert answer["last_seq"] == 1
+    again = _login_again(factory, username, old)
+    answer = again.push([{**delivered, "seq": 2}])
+    assert answer["last_seq"] == 2
     result = answer["results"][0]
-    assert (result["status"], result["serial_no"], result["version"]) == ("duplicate", applied["serial_no"], 1)
-
-    # The new device's seq moved on: its next mutation is seq 2 and is applied as the second appeal.
-    follow_up = new.push([mutation(2)])["results"][0]
+    assert (result["status"], result["error"], result["serial_no"], result["version"]) == (
+        "duplicate",
+        None,
+        applied["serial_no"],
+        1,
+    )
+    follow_up = again.push([mutation(3)])["results"][0]
     assert (follow_up["status"], follow_up["serial_no"]) == ("applied", 2)
-    changes, _ = new.pull_all()
-    assert sorted(c["serial_no"] for c in changes) == [1, 2]
     assert event_count(app) == 2
+
+
+def _other_contents(known: dict[str, Any], _appeal: dict[str, Any]) -> dict[str, Any]:
+    return {**known, "data": {**known["data"], "summary": "Башка кат."}}
+
+
+def _another_appeal(known: dict[str, Any], _appeal: dict[str, Any]) -> dict[str, Any]:
+    # A second letter made with the first one's mutation id (a copied outbox entry, a client's bug).
+    return {**known, "appeal_id": str(uuid.uuid4())}
+
+
+def _another_type(known: dict[str, Any], appeal: dict[str, Any]) -> dict[str, Any]:
+    return {**known, "type": AMENDED, "base_version": 2, "data": amendment({"urgent": True})}
+
+
+def _another_base_version(_known: dict[str, Any], appeal: dict[str, Any]) -> dict[str, Any]:
+    return {**appeal, "base_version": 2}
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(_other_contents, id="other-contents"),
+        pytest.param(_another_appeal, id="another-appeal"),
+        pytest.param(_another_type, id="another-event-type"),
+        pytest.param(_another_base_version, id="another-base-version"),
+    ],
+)
+def test_a_known_id_on_another_mutation_is_rejected_id_reused(app, factory, build):
+    """One id, one mutation: a known id carrying anything else is `rejected` `id_reused`, never taken for
+    delivered, and changes nothing of the journal (rows, chain, serial numbers)."""
+    device = factory.device()
+    known = mutation(1)
+    amended = mutation(2, AMENDED, appeal_id=known["appeal_id"], base_version=1, data=amendment({"urgent": True}))
+    assert [r["status"] for r in device.push([known, amended])["results"]] == ["applied", "applied"]
+    target = known if build is not _another_base_version else amended
+    before = journal_state(app)
+
+    reused = {**build(known, amended), "seq": 3, "id": target["id"]}
+    answer = device.push([reused])
+    assert answer["last_seq"] == 3
+    assert [(r["status"], r["error"], r["serial_no"], r["version"]) for r in answer["results"]] == [
+        ("rejected", "id_reused", None, None)
+    ]
+    after = journal_state(app)
+    assert {k: v for k, v in after.items() if k not in ("devices", "receipts")} == {
+        k: v for k, v in before.items() if k not in ("devices", "receipts")
+    }
+    # The queue moves on: the next letter is numbered 2, so the refused one took no number.
+    follow_up = device.push([mutation(4)])["results"][0]
+    assert (follow_up["status"], follow_up["serial_no"]) == ("applied", 2)
+
+
+def test_a_known_id_from_another_device_is_rejected_id_reused(app, factory):
+    """The very same mutation, byte for byte, from another tablet of the school: that tablet never delivered
+    it, so it is no resend of its own: `id_reused`, and the letter is not numbered twice."""
+    school = factory.school()
+    first, second = factory.device(school=school), factory.device(school=school)
+    known = mutation(1)
+    assert first.push([known])["results"][0]["status"] == "applied"
+    before = journal_state(app)
+    answer = second.push([known])
+    assert [(r["status"], r["error"]) for r in answer["results"]] == [("rejected", "id_reused")]
+    after = journal_state(app)
+    assert {k: v for k, v in after.items() if k not in ("devices", "receipts")} == {
+        k: v for k, v in before.items() if k not in ("devices", "receipts")
+    }
+    # Its receipt keeps the refusal: sent again at the same seq it is refused again, not acknowledged.
+    assert second.push([known])["results"][0]["error"] == "id_reused"
+
+
+def test_a_known_id_of_an_erased_case_is_compared_by_what_stayed_readable(app, factory):
+    """Retention destroyed the case's key, so a resend is compared by the readable part of its event: the
+    same mutation from its device is still `duplicate`; another base version is `id_reused`."""
+    device = factory.device()
+    known = mutation(1)
+    today = known["data"]["received_on"]
+    refused = mutation(2, "appeal.not_accepted", known["appeal_id"], 1, {"decided_on": today, "reason": "Жок"})
+    assert [r["status"] for r in device.push([known, refused])["results"]] == ["applied", "applied"]
+    with app.app_context():
+        school = db.session.scalars(select(School)).one()
+        later = dt.date.fromisoformat(today) + dt.timedelta(days=366 * 6)
+        assert len(retention.purge(school, "cli:test", uuid.uuid4(), today=later)) == 1
+        db.session.commit()
+    answer = device.push([{**refused, "seq": 3}, {**refused, "seq": 4, "base_version": 5}])
+    assert [(r["status"], r["error"]) for r in answer["results"]] == [("duplicate", None), ("rejected", "id_reused")]
 
 
 # --- refusals -----------------------------------------------------------------------------------------

@@ -22,7 +22,15 @@ from sync.events import MAX_SAFE_INTEGER, EventType
 from sync.schemas import MutationSchema
 
 VECTORS = Path(__file__).resolve().parent.parent / "sync" / "vectors"
-FILES = ("batch.json", "calendar.json", "chain.json", "evolve.json", "mutations.json", "school_year.json")
+FILES = (
+    "batch.json",
+    "calendar.json",
+    "chain.json",
+    "evolve.json",
+    "journal.json",
+    "mutations.json",
+    "school_year.json",
+)
 
 
 def _refuse_constant(name: str) -> Any:
@@ -133,10 +141,36 @@ def test_evolve(case):
 def test_evolve_vectors_cover_every_refusal_code_of_the_spec():
     """Each refusal code of ``sync/spec.json`` (``sync/rules.py``'s, tests/test_spec.py) has at least one
     vector, so the JavaScript side sees it; and no vector expects a code outside the spec's list."""
-    codes = set(spec.strings("refusals"))
+    codes = set(spec.strings("refusals")) - set(spec.strings("journal_refusals"))
     covered = {c["expected"]["refusal"] for c in load("evolve.json")["cases"] if "refusal" in c["expected"]}
     assert codes
     assert codes == covered
+
+
+# --- journal ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", cases("journal.json"))
+def test_journal(case):
+    """What only the journal decides: a known id's resend, a receipt code's holder."""
+    if case["decision"] == "same_mutation":
+        same = rules.same_mutation(case["known"], case["incoming"])
+        assert ({"status": "duplicate"} if same else {"status": "rejected", "refusal": "id_reused"}) == case["expected"]
+    else:
+        assert case["decision"] == "receipt_code_holder"
+        holder = rules.receipt_code_holder(case["letters"], case["appeal_id"])
+        outcome: dict[str, Any] = {"held_by": None}
+        if holder is not None:
+            outcome = {"status": "rejected", "refusal": "receipt_code_used", "held_by": holder}
+        assert outcome == case["expected"]
+
+
+def test_journal_vectors_cover_every_refusal_only_the_journal_gives():
+    codes = set(spec.strings("journal_refusals"))
+    covered = {c["expected"]["refusal"] for c in load("journal.json")["cases"] if "refusal" in c["expected"]}
+    assert codes and codes == covered
+    statuses = {c["expected"].get("status") for c in load("journal.json")["cases"]}
+    assert "duplicate" in statuses, "a resend that is the same mutation must stay a duplicate"
 
 
 def test_evolve_vectors_cover_conflicts_and_the_school_year_boundary():

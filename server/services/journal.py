@@ -23,7 +23,8 @@ from sqlalchemy import select
 
 from server import crypto
 from server.db import db
-from server.models import Appeal, Event, School, SerialCounter
+from server.models import Appeal, DataKey, Event, School, SerialCounter
+from server.services import keys
 from server.services.accounts import Actor
 from sync import rules
 from sync.chain import chain_hash
@@ -130,6 +131,37 @@ def event_data(event: Event, school: School, data_key: bytes | None) -> dict[str
     if event.type == EventType.APPEAL_AMENDED:
         return sealed
     return {**{k: v for k, v in event.meta.items() if k != "base_version"}, **sealed}
+
+
+def event_key(event: Event, school: School) -> bytes | None:
+    """The data key that opens an event's sealed part, found by its record; None when there is nothing
+    sealed, or when the retention period destroyed the key."""
+    if event.sealed is None:
+        return None
+    owner = uuid.UUID(event_record_id(event))
+    row = db.session.scalar(select(DataKey).where(DataKey.school_id == school.id, DataKey.owner == owner))
+    if row is None or not row.wrapped:
+        return None
+    return keys.open_data_key(row, school)
+
+
+def as_mutation(event: Event, school: School) -> dict[str, Any]:
+    """A stored event as ``rules.same_mutation`` compares it: its device, type, record, base version and
+    data; the data None when its sealed part can no longer be opened (a case the retention period erased)."""
+    base_version = event.meta.get("base_version")
+    data_key = event_key(event, school)
+    return {
+        "device": str(event.device.uuid),
+        "type": event.type,
+        "record": event_record_id(event),
+        "base_version": base_version if isinstance(base_version, int) else None,
+        "data": event_data(event, school, data_key) if event.sealed is None or data_key is not None else None,
+    }
+
+
+def readable_part(mutation: dict[str, Any], appeal: Appeal | None) -> dict[str, Any]:
+    """What of a mutation its event keeps readable (``Event.meta``), for an erased case's comparison."""
+    return _event_parts(mutation, appeal)[0]
 
 
 def append_event(

@@ -60,6 +60,22 @@ def _replay(device: Device, mutation: dict[str, Any]) -> dict[str, Any]:
     return {**_result(mutation, status, receipt.error), "serial_no": receipt.serial_no, "version": receipt.version}
 
 
+def _same_mutation(known: Event, mutation: dict[str, Any], device: Device, school: School) -> bool:
+    """Whether a mutation under a known id is that very event sent again by the device that recorded it.
+    Only this rare path opens the stored event's sealed data (``journal.as_mutation``)."""
+    stored = journal.as_mutation(known, school)
+    incoming = {
+        "device": str(device.uuid),
+        "type": mutation["type"].value,
+        "record": str(kinds.kind_of(mutation["type"]).target(mutation)),
+        "base_version": mutation["base_version"],
+        "data": mutation["data"],
+    }
+    if stored["data"] is None:  # an erased case: only what stayed readable can still be compared
+        stored["data"], incoming["data"] = known.meta, journal.readable_part(mutation, known.appeal)
+    return rules.same_mutation(stored, incoming)
+
+
 def _apply(actor: Actor, mutation: dict[str, Any], lookups: kinds.Lookups, careful: bool) -> dict[str, Any]:
     """One new mutation's answer. ``careful``: in a savepoint of its own, flushed at once (see ``push``)."""
     school = actor.school
@@ -68,7 +84,11 @@ def _apply(actor: Actor, mutation: dict[str, Any], lookups: kinds.Lookups, caref
         # acknowledge, never re-apply. The query flushes the batch so far, so it finds either.
         known = db.session.scalars(select(Event).where(Event.uuid == mutation["id"])).one()
         if known.school_id != school.id:
+            # Never compared: that would open another school's journal for this one's device.
             return _result(mutation, "rejected", "id_conflict")
+        if not _same_mutation(known, mutation, actor.device, school):
+            # One id, one mutation: another mutation under a known id would be taken for delivered.
+            return _result(mutation, "rejected", "id_reused")
         return _result(mutation, "duplicate", record=_record_of(known, school))
     try:
         if careful:
