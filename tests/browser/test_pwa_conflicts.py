@@ -103,8 +103,15 @@ def test_history_values_for_the_commission_and_hidden_words_for_a_director_witho
         {
             "received_on": today,
             "opening_id": None,
-            "applicant": {"anonymous": False, "full_name": "Нурлан Бекович", "age": 14, "role": "student",
-                          "grade": "8А", "address": None, "phone": None},
+            "applicant": {
+                "anonymous": False,
+                "full_name": "Нурлан Бекович",
+                "age": 14,
+                "role": "student",
+                "grade": "8А",
+                "address": None,
+                "phone": None,
+            },
             "summary": "Баштапкы мазмун",
             "text": None,
             "category": "bullying",
@@ -113,10 +120,14 @@ def test_history_values_for_the_commission_and_hidden_words_for_a_director_witho
         },
     )
     outbox.flush(pedagogue)
-    outbox.add("appeal.amended", appeal_id, {"changes": {"summary": "Оңдолгон мазмун"}, "reason": "Так эмес"}, base_version=1)
-    outbox.add("appeal.measure_recorded", appeal_id,
-               {"taken_on": today, "kind": "conversation", "description": "Жеке баарлашуу өттү", "taken_by": "Педагог"},
-               base_version=2)
+    correction = {"changes": {"summary": "Оңдолгон мазмун"}, "reason": "Так эмес"}
+    outbox.add("appeal.amended", appeal_id, correction, base_version=1)
+    outbox.add(
+        "appeal.measure_recorded",
+        appeal_id,
+        {"taken_on": today, "kind": "conversation", "description": "Жеке баарлашуу өттү", "taken_by": "Педагог"},
+        base_version=2,
+    )
     outbox.flush(pedagogue)
 
     commission = Tablet(page)
@@ -145,3 +156,38 @@ def test_history_values_for_the_commission_and_hidden_words_for_a_director_witho
         expect(main.locator(".history-change")).to_have_count(0)  # values only for readers of contents
     finally:
         context.close()
+
+
+def test_a_second_letter_reusing_a_known_id_is_refused_kept_and_saved_as_a_new_entry(page, factory):
+    tablet = Tablet(page)
+    tablet.enrol(factory.user(factory.school()))
+    tablet.register("Биринчи кат", full_name="Айбек Токтосунов")
+    synced(tablet)
+    # A second letter whose mutation takes the first one's id: through the app's own store, with ids given.
+    page.evaluate(
+        """async () => {
+          const { createStore, listAppeals } = await import('/js/store.js');
+          const [first] = await listAppeals();
+          const known = first.history[0].id;
+          const ids = [crypto.randomUUID(), known];
+          const store = createStore({ randomUUID: () => ids.shift() ?? crypto.randomUUID() });
+          const data = { received_on: first.received_on, opening_id: null,
+            applicant: { anonymous: false, full_name: 'Экинчи арыз ээси', age: null, role: 'student', grade: null,
+                         address: null, phone: null },
+            summary: 'Экинчи кат', text: null, category: 'bullying', urgent: false, receipt_code: null };
+          await store.registerAppeal(data);
+        }"""
+    )
+    tablet.sync_now()
+    page.goto("/#/attention")
+    item = page.locator(".attention-item[data-error=id_reused]")
+    expect(item).to_be_visible(timeout=15000)
+    page.goto("/#/journal")
+    expect(page.locator(".journal-row")).to_have_count(2)  # still on its tablet
+    expect(page.locator(".journal-row .chip-attention")).to_have_count(1)
+    page.goto("/#/attention")
+    item.locator("button.attention-save-new").click()
+    synced(tablet)
+    expect(page.locator(".journal-row")).to_have_count(2)
+    expect(page.locator(".journal-row .cell-number.is-provisional")).to_have_count(0)
+    assert sorted(tablet.marks()) == ["1", "2"]

@@ -400,4 +400,3 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
     assert still.value.code == "device_revoked"
     context.close()
     assert errors == [] and errors_after == []
-
