@@ -187,6 +187,16 @@ def unwrap_data_key(master: MasterKey, wrapped: bytes, school: str, owner: str) 
     return key
 
 
+RECEIPT_CONTEXT = b"ishenim/receipt-code/v1"
+
+
+def receipt_digest(index_key: bytes, code: str) -> str:
+    """A receipt code's keyed digest (HMAC-SHA256 under the school's index key, hex): equal codes give
+    equal digests, and without the key a digest tells nothing of its code (there are only 32^6 codes, so
+    an unkeyed hash would be reversed by trying them all)."""
+    return hmac.new(index_key, RECEIPT_CONTEXT + code.encode(), hashlib.sha256).hexdigest()
+
+
 def seal(data_key: bytes, plaintext: bytes, school: str, owner: str, field: str) -> bytes:
     """Encrypt one field of one record: nonce (12 bytes) followed by ciphertext and tag."""
     nonce = secrets.token_bytes(NONCE_BYTES)

@@ -178,6 +178,8 @@ class Appeal(Base):
         Index("ix_appeals_school_change", "school_id", "change_no"),
         # The figures: a school's letters received in a period (migration 0008, docs/BENCHMARKS.md).
         Index("ix_appeals_school_received", "school_id", "received_on"),
+        # One slip, one letter: the letter holding a receipt code, by its keyed digest (migration 0011).
+        Index("ix_appeals_school_receipt", "school_id", "receipt_digest"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -206,6 +208,9 @@ class Appeal(Base):
     case_marks: Mapped[str | None] = mapped_column(Text, default=None)
     # When the retention period erased the contents (its data key destroyed); None while they exist.
     erased_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, default=None)
+    # The receipt code's keyed digest (``services/receipts.py``), never the code; None without a code or
+    # once erased.
+    receipt_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
     data_key: Mapped[DataKey] = relationship()
     school: Mapped[School] = relationship()

@@ -94,6 +94,15 @@ class PushRequestSchema(Schema):
             raise ValidationError({"mutations": ["Mutations are sent in strictly increasing seq order."]})
 
 
+class HeldBySchema(Schema):
+    """The letter holding a receipt code (``receipt_code_used``; the check of a code)."""
+
+    id = fields.UUID(required=True)
+    serial_no = fields.Integer(required=True)
+    school_year = fields.Integer(required=True)
+    received_on = fields.String(required=True)
+
+
 class PushResultSchema(Schema):
     seq = fields.Integer(required=True)
     id = fields.UUID(required=True)
@@ -101,6 +110,7 @@ class PushResultSchema(Schema):
     error = fields.String(allow_none=True, required=True)
     serial_no = fields.Integer(allow_none=True, required=True)
     version = fields.Integer(allow_none=True, required=True)
+    held_by = fields.Nested(HeldBySchema, allow_none=True, required=True)
 
 
 class PushResponseSchema(Schema):

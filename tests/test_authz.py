@@ -56,6 +56,10 @@ MATRIX: dict[str, tuple[Call, dict[Role, int]]] = {
         Call("POST", "/api/v1/sync/push", _push_body),
         {Role.PEDAGOGUE: 200, Role.COMMISSION: 403, Role.DIRECTOR: 403, Role.ADMIN: 403},
     ),
+    "receipts.check": (
+        Call("POST", "/api/v1/receipt-codes/check", lambda _: {"receipt_code": "K7M2QX"}),
+        {Role.PEDAGOGUE: 200, Role.COMMISSION: 403, Role.DIRECTOR: 403, Role.ADMIN: 403},
+    ),
     "sync.pull": (
         Call("GET", "/api/v1/sync/pull"),
         {Role.PEDAGOGUE: 200, Role.COMMISSION: 200, Role.DIRECTOR: 200, Role.ADMIN: 403},

@@ -26,7 +26,7 @@ from server.models import DataKey, School
 from server.services import keys, rotation
 from server.services.keys import StartupError
 from tests.conftest import make_app
-from tests.factory import Factory
+from tests.factory import Factory, registration
 from tests.operator import FLASK, ROOT, run_flask
 from tests.test_backup import reader
 from tests.test_confidentiality import Letters, assert_contents, write_letters
@@ -101,11 +101,12 @@ def test_rotation_rewraps_every_key_and_finish_retires_the_old_one(
     old = crypto.load_master_key(instance / "master.key")
     before = key_rows(app)
     secrets_before = unwrapped(before, crypto.Keyring(old))
-    assert len(before) == 14 and {key_id for key_id, _, _ in before.values()} == {old.key_id}
+    # Each letter's, the opening's, and the school's receipt index key (its letters carry codes).
+    assert len(before) == 15 and {key_id for key_id, _, _ in before.values()} == {old.key_id}
 
     result = invoke(app, "rotate-key", "--batch-size", "3")
     assert result.exit_code == 0, result.output
-    assert "14 data key(s) to re-wrap" in result.output and "re-wrapping: 14 data keys of 14" in result.output
+    assert "15 data key(s) to re-wrap" in result.output and "re-wrapping: 15 data keys of 15" in result.output
     assert "rotate-key --finish" in result.output
     upcoming = instance / "master.key.next"
     new = crypto.load_master_key(upcoming)
@@ -155,7 +156,7 @@ def test_interrupted_rotation_resumes(
     new = crypto.load_master_key(instance / "master.key.next")
     halfway = key_rows(app)
     ids = [key_id for key_id, _, _ in halfway.values()]
-    assert (ids.count(new.key_id), ids.count(old.key_id)) == (4, 10)
+    assert (ids.count(new.key_id), ids.count(old.key_id)) == (4, 11)
     assert unwrapped(halfway, crypto.Keyring(new, old)) == secrets_before
     reads_everything(restart(), made)
 
@@ -169,7 +170,7 @@ def test_interrupted_rotation_resumes(
 
     resumed = invoke(app, "rotate-key", "--batch-size", "4")
     assert resumed.exit_code == 0, resumed.output
-    assert f"Rotating to master key {new.key_id}: 10 data key(s) to re-wrap" in resumed.output
+    assert f"Rotating to master key {new.key_id}: 11 data key(s) to re-wrap" in resumed.output
     done = key_rows(app)
     assert {key_id for key_id, _, _ in done.values()} == {new.key_id}
     assert unwrapped(done, crypto.Keyring(new)) == secrets_before
@@ -258,7 +259,7 @@ def test_finish_only_when_every_row_is_rewrapped(app: Flask, made: Letters, inst
     with app.app_context():
         rotation.start()  # the new key is there, nothing re-wrapped yet
     early = invoke(app, "rotate-key", "--finish")
-    assert early.exit_code == 1 and "14 data key(s) still use the old key" in early.output
+    assert early.exit_code == 1 and "15 data key(s) still use the old key" in early.output
     assert (instance / "master.key").read_bytes() == old and (instance / "master.key.next").exists()
 
 
@@ -281,7 +282,42 @@ def test_erased_data_keys_stay_erased(app: Flask, made: Letters, instance: Path,
         db.session.commit()
     result = invoke(app, "rotate-key")
     assert result.exit_code == 0, result.output
-    assert "13 data key(s) to re-wrap" in result.output
+    assert "14 data key(s) to re-wrap" in result.output
     assert key_rows(app)[erased][:2] == (keys.ERASED, b"")
     assert invoke(app, "rotate-key", "--finish").exit_code == 0
     restart()
+
+
+def test_the_receipt_index_key_is_rotated_with_the_rest(
+    app: Flask, factory: Factory, instance: Path, restart: Callable[..., Flask]
+) -> None:
+    """A school's receipt index key is a data key like any other: the rotation re-wraps it, and after
+    ``--finish`` the codes of before are still found by their digests (the key inside is the same)."""
+    from server.services import receipts
+    from sync.client import Outbox
+
+    school = factory.school()
+    device = factory.device("pedagogue", school)
+    outbox = Outbox()
+    outbox.add("appeal.registered", str(uuid.uuid4()), {**registration(), "receipt_code": "K7M2QX"})
+    outbox.flush(device)
+    owner = uuid.uuid5(receipts.INDEX_NAMESPACE, str(school.uuid))
+    old = crypto.load_master_key(instance / "master.key")
+    assert key_rows(app)[owner][0] == old.key_id
+
+    assert invoke(app, "rotate-key").exit_code == 0
+    finished = invoke(app, "rotate-key", "--finish")
+    assert finished.exit_code == 0, finished.output
+    assert key_rows(app)[owner][0] == crypto.load_master_key(instance / "master.key").key_id != old.key_id
+
+    again = restart()
+    answer = again.test_client().post(
+        "/api/v1/receipt-codes/check",
+        json={"receipt_code": "K7M2QX"},
+        headers={"Authorization": f"Bearer {device.token}"},
+    )
+    assert answer.status_code == 200 and answer.get_json()["held_by"]["serial_no"] == 1
+    second = Outbox(next_seq=2)
+    second.add("appeal.registered", str(uuid.uuid4()), {**registration(), "receipt_code": "K7M2QX"})
+    second.flush(device)
+    assert [result["error"] for _m, result in second.needs_attention] == ["receipt_code_used"]

@@ -232,6 +232,7 @@ def test_reused_seq_with_another_mutation_id_is_rejected(app, factory):
         "error": "seq_reused",
         "serial_no": None,
         "version": None,
+        "held_by": None,
     }
     changes, _ = device.pull_all()
     assert [c["id"] for c in changes] == [first["appeal_id"]]
@@ -830,3 +831,155 @@ def test_a_race_lost_at_the_batch_flush_reruns_the_batch_a_mutation_at_a_time(ap
         ours = select(Device.id).where(Device.uuid == uuid.UUID(device.device_id)).scalar_subquery()
         receipts = db.session.scalars(select(Receipt.status).where(Receipt.device_id == ours).order_by(Receipt.seq))
         assert list(receipts) == ["applied", "rejected", "applied"]
+
+
+# --- one slip, one letter -------------------------------------------------------------------------------
+
+CODE = "K7M2QX"
+
+
+def _check(client: FlaskClient, device: SyncClient, code: Any) -> tuple[int, Any]:
+    response = client.post(
+        "/api/v1/receipt-codes/check",
+        json={"receipt_code": code},
+        headers={"Authorization": f"Bearer {device.token}"},
+    )
+    return response.status_code, response.get_json()
+
+
+def _holder(change: dict[str, Any]) -> dict[str, Any]:
+    return {k: change[k] for k in ("id", "serial_no", "school_year", "received_on")}
+
+
+def test_two_tablets_registering_one_code_the_second_is_refused_naming_the_first(app, factory):
+    """Two tablets register letters with the same slip's code offline; the second to sync is `rejected`
+    `receipt_code_used`, its result naming the letter that holds the code, and nothing of it is recorded."""
+    school = factory.school()
+    first, second = factory.device(school=school), factory.device(school=school)
+    held = mutation(1, data=registration(receipt_code=CODE))
+    applied = first.push([held])["results"][0]
+    assert (applied["status"], applied["held_by"]) == ("applied", None)
+    before = journal_state(app)
+
+    mine = mutation(1, data=registration(receipt_code=CODE, summary="Башка кат."))
+    result = second.push([mine, mutation(2)])["results"]
+    holder = _holder(first.pull()["changes"][0])
+    assert [(r["status"], r["error"], r["serial_no"], r["held_by"]) for r in result] == [
+        ("rejected", "receipt_code_used", None, holder),
+        ("applied", None, 2, None),
+    ]
+    assert holder["id"] == held["appeal_id"] and holder["serial_no"] == 1
+    assert mine["id"] not in event_ids(app)
+    after = journal_state(app)
+    assert after["serials"] != before["serials"] and len(after["events"]) == len(before["events"]) + 1
+    # In one batch too: the second letter finds the first among the batch's own.
+    third = factory.device(school=school)
+    twice = [mutation(seq, data=registration(receipt_code="AB12CD")) for seq in (1, 2)]
+    assert [r["error"] for r in third.push(twice)["results"]] == [None, "receipt_code_used"]
+    # Another school may hold the same code: codes are the school's own.
+    elsewhere = factory.device()
+    assert elsewhere.push([mutation(1, data=registration(receipt_code=CODE))])["results"][0]["status"] == "applied"
+
+
+def test_the_online_check_names_the_holder_for_a_pedagogue_only(client, factory):
+    school = factory.school()
+    pedagogue = factory.device(school=school)
+    assert _check(client, pedagogue, CODE) == (200, {"held_by": None})  # no index key yet: nothing holds it
+    held = mutation(1, data=registration(receipt_code=CODE))
+    pedagogue.push([held])
+    status, body = _check(client, pedagogue, CODE)
+    assert (status, body) == (200, {"held_by": _holder(pedagogue.pull()["changes"][0])})
+    assert _check(client, pedagogue, "ZZ99ZZ") == (200, {"held_by": None})
+    assert _check(client, factory.device(), CODE) == (200, {"held_by": None})  # another school's letters
+    for bad in ("k7m2qx", "K7M2Q", "K7M2QI", None, 7):
+        status, body = _check(client, pedagogue, bad)
+        assert (status, body["error"]) == (422, "validation_error"), bad
+        assert CODE not in json.dumps(body)
+    for role in (Role.COMMISSION, Role.DIRECTOR, Role.ADMIN):
+        status, body = _check(client, factory.device(role, school=school), CODE)
+        assert (status, body["error"]) == (403, "role_not_allowed")
+
+
+def test_a_correction_to_a_taken_code_is_refused_and_to_its_own_code_is_fine(app, factory):
+    device = factory.device()
+    holder, other = mutation(1, data=registration(receipt_code=CODE)), mutation(2)
+    assert [r["status"] for r in device.push([holder, other])["results"]] == ["applied", "applied"]
+    taken = mutation(3, AMENDED, other["appeal_id"], 1, amendment({"receipt_code": CODE}))
+    own = mutation(4, AMENDED, holder["appeal_id"], 1, amendment({"receipt_code": CODE, "urgent": True}))
+    freed = mutation(5, AMENDED, holder["appeal_id"], 2, amendment({"receipt_code": None}))
+    now_free = mutation(6, AMENDED, other["appeal_id"], 1, amendment({"receipt_code": CODE}))
+    results = device.push([taken, own, freed, now_free])["results"]
+    assert [(r["status"], r["error"]) for r in results] == [
+        ("rejected", "receipt_code_used"),
+        ("applied", None),
+        ("applied", None),
+        ("applied", None),
+    ]
+    assert results[0]["held_by"]["id"] == holder["appeal_id"]
+    # A correction of other fields keeps the letter's code without asking again.
+    assert (
+        device.push([mutation(7, AMENDED, other["appeal_id"], 2, amendment({"urgent": True}))])["results"][0]["status"]
+        == "applied"
+    )
+    second = mutation(8, data=registration(receipt_code=CODE))
+    assert device.push([second])["results"][0]["held_by"]["id"] == other["appeal_id"]
+
+
+def test_an_erased_letter_frees_its_code(app, factory, client):
+    device = factory.device()
+    held = mutation(1, data=registration(receipt_code=CODE))
+    today = held["data"]["received_on"]
+    refused = mutation(2, "appeal.not_accepted", held["appeal_id"], 1, {"decided_on": today, "reason": "Жок"})
+    device.push([held, refused])
+    assert _check(client, device, CODE)[1]["held_by"]["id"] == held["appeal_id"]
+    with app.app_context():
+        school = db.session.scalars(select(School)).one()
+        later = dt.date.fromisoformat(today) + dt.timedelta(days=366 * 6)
+        assert len(retention.purge(school, "cli:test", uuid.uuid4(), today=later)) == 1
+        db.session.commit()
+        assert db.session.scalars(select(Appeal.receipt_digest)).one() is None
+    assert _check(client, device, CODE) == (200, {"held_by": None})
+    assert device.push([mutation(3, data=registration(receipt_code=CODE))])["results"][0]["status"] == "applied"
+
+
+def test_rows_keep_a_keyed_digest_never_the_code_and_no_code_reaches_the_logs(app, factory, client, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    device = factory.device()
+    device.push([mutation(1, data=registration(receipt_code=CODE)), mutation(2, data=registration(receipt_code=CODE))])
+    _check(client, device, CODE)
+    with app.app_context():
+        digests = list(db.session.scalars(select(Appeal.receipt_digest)))
+    assert len(digests) == 1 and digests[0] is not None and len(digests[0]) == 64
+    assert CODE not in caplog.text and CODE.encode() not in json.dumps(journal_state(app), default=str).encode()
+
+
+def test_migration_0011_fills_in_the_digests_of_letters_recorded_before_it(app, factory, runner, client):
+    """Down to 0010 (no digests, no index keys) and up again on a populated database: each letter with a
+    code gets its digest under a new index key of its school, so the check finds the letters of before."""
+    from sqlalchemy import inspect
+
+    school = factory.school()
+    device = factory.device(school=school)
+    coded = mutation(1, data=registration(receipt_code=CODE))
+    device.push([coded, mutation(2), mutation(3, data=registration(receipt_code="AB12CD"))])
+    down = runner.invoke(args=["db", "downgrade", "0010"])
+    assert down.exit_code == 0, (down.output, down.exception)
+    with app.app_context():
+        db.session.remove()
+        assert "receipt_digest" not in {column["name"] for column in inspect(db.engine).get_columns("appeals")}
+        assert db.session.scalar(select(func.count()).select_from(DataKey)) == 3  # the letters' own only
+        db.session.remove()
+    up = runner.invoke(args=["db", "upgrade"])
+    assert up.exit_code == 0, (up.output, up.exception)
+    with app.app_context():
+        db.session.remove()
+        assert db.session.scalar(select(func.count()).select_from(DataKey)) == 4  # and the school's index key
+        assert sum(d is not None for d in db.session.scalars(select(Appeal.receipt_digest))) == 2
+    assert _check(client, device, CODE)[1]["held_by"]["id"] == coded["appeal_id"]
+    assert device.push([mutation(4, data=registration(receipt_code="AB12CD"))])["results"][0]["error"] == (
+        "receipt_code_used"
+    )
+    verified = runner.invoke(args=["verify"])
+    assert verified.exit_code == 0, verified.output

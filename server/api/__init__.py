@@ -61,13 +61,14 @@ def _authenticate() -> None:
 
 
 def init_app(app: Flask) -> None:
-    from server.api import admin, audit, auth, district, me, reports, sync
+    from server.api import admin, audit, auth, district, me, receipts, reports, sync
 
     api = IshenimApi(app, spec_kwargs={"info": {"description": "Ishenim: the school Trust Box journal."}})
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     api.register_blueprint(auth.blp)
     api.register_blueprint(me.blp)
     api.register_blueprint(sync.blp)
+    api.register_blueprint(receipts.blp)
     api.register_blueprint(reports.blp)
     api.register_blueprint(audit.blp)
     api.register_blueprint(admin.blp)

@@ -15,7 +15,8 @@ must stay byte for byte: the hash chain covers them (``journal.chain_record``), 
 checks the chain. The projection (``appeals.contents``) is blanked as well. That adds no secrecy the key's
 destruction lacks (the events hold the same texts under the same key); it is done so that an erased row
 holds no ciphertext at all, its state plain to anyone reading the table and never mistaken for one to
-open. On SQLite ``secure_delete=ON`` zeroes the bytes that both overwrites free, so the old wrapped key
+open. The receipt code's digest is cleared too, which frees the code for another letter. On SQLite
+``secure_delete=ON`` zeroes the bytes that both overwrites free, so the old wrapped key
 and projection leave the file instead of lingering in free space; ``checkpoint`` then moves the pages into
 the main file and truncates the WAL, which still held the old ones.
 
@@ -118,6 +119,7 @@ def purge(school: School, operator: str, run: uuid.UUID, today: dt.date | None =
         appeal = item.appeal
         keys.destroy_data_key(appeal.data_key)
         appeal.contents = b""
+        appeal.receipt_digest = None  # an erased letter frees its receipt code
         appeal.erased_at = now
         appeal.change_no = journal.next_change_no(school)
         db.session.add(

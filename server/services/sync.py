@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from server.db import begin_write, db
 from server.errors import Conflict, Forbidden
 from server.models import Device, Event, Receipt, School
-from server.services import audit, deadlines, journal, kinds, schools
+from server.services import audit, deadlines, journal, kinds, receipts, schools
 from server.services.accounts import Actor
 from sync import rules
 from sync.calendar import WorkCalendar
@@ -27,7 +27,11 @@ from sync.events import ROLES_ALLOWED, ROLES_READING_CONTENTS, Role
 
 
 def _result(
-    mutation: dict[str, Any], status: str, error: str | None = None, record: kinds.Record | None = None
+    mutation: dict[str, Any],
+    status: str,
+    error: str | None = None,
+    record: kinds.Record | None = None,
+    held_by: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "seq": mutation["seq"],
@@ -37,6 +41,8 @@ def _result(
         # A numbered record's number in the journal (a letter's serial number); other records have none.
         "serial_no": getattr(record, "serial_no", None),
         "version": record.version if record is not None else None,
+        # ``receipt_code_used``: the letter holding the code (``receipts.HeldBy``). Not kept in receipts.
+        "held_by": held_by,
     }
 
 
@@ -97,6 +103,8 @@ def _apply(actor: Actor, mutation: dict[str, Any], lookups: kinds.Lookups, caref
                 db.session.flush()
         else:
             recorded = kinds.record(actor, school, mutation, lookups, lookups.today)
+    except receipts.HeldBy as refusal:
+        return _result(mutation, "rejected", refusal.code, held_by=refusal.held_by)
     except rules.Refusal as refusal:
         return _result(mutation, "rejected", refusal.code)
     except IntegrityError:

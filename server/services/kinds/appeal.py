@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from server import crypto
 from server.db import db
 from server.models import Appeal, Erasure, Event, School, SerialCounter, utcnow
-from server.services import deadlines, journal, keys
+from server.services import deadlines, journal, keys, receipts
 from server.services.accounts import Actor
 from server.services.kinds.base import Finding, Lookups, PullPage, RecordKind, Rows, difference
 from server.services.kinds.meeting import MEETING
@@ -159,6 +159,12 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
     state = state_of(appeal, school, data_key) if appeal is not None else None
     context = _context(mutation, lookups)
     new_state = rules.evolve(state, event_type, mutation["base_version"], mutation["data"], today, context)
+    # One slip, one letter: a code given now must be no other letter's (refused before anything changes).
+    receipt_digest = appeal.receipt_digest if appeal is not None else None
+    corrects_code = event_type is EventType.APPEAL_AMENDED and "receipt_code" in mutation["data"]["changes"]
+    if event_type is EventType.APPEAL_REGISTERED or corrects_code:
+        code = new_state["registration"]["receipt_code"]
+        receipt_digest = receipts.claim(school, _target(mutation), code)
     now = utcnow()
     if appeal is None:
         key_row, data_key = keys.create_data_key(school, _target(mutation))
@@ -175,6 +181,7 @@ def _record(actor: Actor, school: School, mutation: dict[str, Any], today: dt.da
         db.session.add(appeal)
         lookups.created(APPEAL, appeal)
     assert data_key is not None
+    appeal.receipt_digest = receipt_digest
     _write_projection(appeal, school, data_key, new_state, now)
     journal.append_event(school, actor, mutation, now, appeal=appeal, data_key=data_key)
     return appeal
