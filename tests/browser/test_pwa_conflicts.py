@@ -1,16 +1,25 @@
 """Two tablets on one letter: a correction made offline on both, the conflict shown field by field and
-merged, the first tablet told its correction was superseded, and every reader's history with values;
-a director without access to contents sees "hidden" beside the case work's facts."""
+merged, the first tablet told its correction was superseded, and every reader's history with values; a step
+of the case work recorded offline on both, the second shown beside the first and kept or dropped; a director
+without access to contents sees "hidden" beside the case work's facts."""
 
 from __future__ import annotations
 
 import re
 import uuid
 
+import pytest
 from playwright.sync_api import expect
 
 from sync.client import Outbox, SyncClient
-from tests.browser.tablet import Tablet, correct_offline, second_tablet, synced
+from tests.browser.tablet import (
+    Tablet,
+    correct_offline,
+    open_case_action,
+    save_case_action,
+    second_tablet,
+    synced,
+)
 from tests.clock import school_today
 from tests.factory import PASSWORD, test_client_transport
 
@@ -88,6 +97,78 @@ def test_two_tablets_correct_one_letter_offline_merge_and_the_first_learns_it_wa
         context.close()
 
 
+def _measure_offline(tablet: Tablet, letter_url: str, description: str) -> None:
+    """Record a measure on a letter on a tablet cut off from the network."""
+    tablet.page.context.set_offline(True)
+    tablet.page.goto(letter_url)
+    case = open_case_action(tablet.page, "measure_recorded", "textarea[name=description]", description)
+    case.locator("select[name=kind]").select_option("conversation")
+    save_case_action(tablet.page, "measure_recorded")
+
+
+@pytest.mark.parametrize("choice", ["keep", "drop"])
+def test_two_tablets_record_a_step_offline_the_second_sees_the_first_beside_its_own(
+    playwright, live_server, tmp_path, page, factory, choice
+):
+    school = factory.school()
+    first_user, second_user = factory.user(school), factory.user(school)
+    first = Tablet(page)
+    first.enrol(first_user)
+    first.register("Бир кат", full_name="Адинай Усенова")
+    synced(first)
+    letter_url = _letter_url(first)
+
+    context, second = second_tablet(playwright, live_server.url, tmp_path / "second")
+    try:
+        second.enrol(second_user)
+        expect(second.page.locator(".journal-row")).to_have_count(1, timeout=15000)
+        _measure_offline(first, letter_url, "Биринчи планшетте маек")
+        _measure_offline(second, letter_url, "Экинчи планшетте маек")
+        first.page.context.set_offline(False)
+        synced(first)
+        second.page.context.set_offline(False)
+        second.sync_now()
+
+        second.page.goto("/#/attention")
+        item = second.page.locator(".attention-item[data-error=stale_version]")
+        expect(item).to_be_visible(timeout=15000)
+        item.locator("a.attention-edit").click()
+        # The step recorded since this one's base, with who and what, beside mine.
+        since = second.page.locator(".conflict-since .history-entry")
+        expect(since).to_have_count(1)
+        expect(since).to_contain_text(f"Test {first_user}")
+        expect(since).to_contain_text("Биринчи планшетте маек")
+        expect(second.page.locator(".conflict-mine-step")).to_contain_text("Экинчи планшетте маек")
+
+        if choice == "keep":
+            second.page.locator("button.conflict-keep").click()
+            expect(second.page).to_have_url(re.compile(r"#/letter/[^/]+$"))
+            synced(second)
+            kept = ["Биринчи планшетте маек", "Экинчи планшетте маек"]
+        else:
+            second.page.locator("button.conflict-drop").click()
+            dialog = second.page.locator("dialog[open]")
+            expect(dialog).to_be_visible()
+            dialog.locator("button[value=confirm]").click()
+            expect(second.page).to_have_url(re.compile(r"#/letter/[^/]+$"))
+            synced(second)
+            kept = ["Биринчи планшетте маек"]
+        second.page.goto("/#/attention")
+        expect(second.page.locator(".attention-item")).to_have_count(0)
+
+        # Both tablets, after their next pull, hold the same case work: the server's.
+        first.sync_now()
+        for tablet in (first, second):
+            tablet.page.goto(letter_url)
+            entries = tablet.page.locator(".history-entry", has_text="маек")
+            expect(entries).to_have_count(len(kept), timeout=15000)
+            for n, words in enumerate(kept):
+                expect(entries.nth(n)).to_contain_text(words)
+            expect(tablet.page.locator(".history-entry.is-pending")).to_have_count(0)
+    finally:
+        context.close()
+
+
 def test_history_values_for_the_commission_and_hidden_words_for_a_director_without_access(
     app, client, playwright, live_server, tmp_path, page, factory
 ):
@@ -154,6 +235,8 @@ def test_history_values_for_the_commission_and_hidden_words_for_a_director_witho
         expect(facts.locator(".case-item")).to_have_count(1)
         expect(main.locator(".history-entry")).to_have_count(3)
         expect(main.locator(".history-change")).to_have_count(0)  # values only for readers of contents
+        # Which fields the correction changed, from the entry's readable "fields", for every role.
+        expect(main.locator(".history-fields")).to_contain_text(re.compile("кыскача мазмуну", re.IGNORECASE))
     finally:
         context.close()
 
