@@ -5,6 +5,9 @@
  */
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+// The receipt-code check runs while a letter is being saved: on a poor network the save goes on without it
+// (the server checks again when the letter is sent), so it waits a few seconds, not the usual half minute.
+export const RECEIPT_CHECK_TIMEOUT_MS = 4_000;
 
 /** No answer from the server: offline, a timeout or a dropped connection. Retrying is always safe. */
 export class NetworkError extends Error {
@@ -53,12 +56,12 @@ export function retryAfterSeconds(value, now = Date.now()) {
  * @param {{fetch?: typeof fetch, baseUrl?: string, timeoutMs?: number}} [options]
  */
 export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl = '', timeoutMs = DEFAULT_TIMEOUT_MS } = {}) {
-  async function call(method, path, { token = null, body = undefined, expect = 200, as = 'json' } = {}) {
+  async function call(method, path, { token = null, body = undefined, expect = 200, as = 'json', waitMs = timeoutMs } = {}) {
     const headers = { Accept: as === 'blob' ? 'text/csv, application/json' : 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token) headers.Authorization = `Bearer ${token}`;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    const timer = setTimeout(() => controller.abort(), waitMs);
     let response;
     try {
       response = await fetch(`${baseUrl}/api/v1${path}`, {
@@ -147,13 +150,15 @@ export function createApi({ fetch = globalThis.fetch.bind(globalThis), baseUrl =
 
     /**
      * Which letter of the school holds a receipt code already (pedagogue only): one slip, one letter. A
-     * POST, so the code never sits in an address. 422 `invalid` for a malformed code.
+     * POST, so the code never sits in an address. 422 `invalid` for a malformed code. No answer within
+     * `RECEIPT_CHECK_TIMEOUT_MS` (unless the client's own timeout is shorter) is a `NetworkError('timeout')`.
      * @param {string} token
      * @param {string} code
      * @returns {Promise<{held_by: {id: string, serial_no: number, school_year: number, received_on: string}|null}>}
      */
     checkReceiptCode(token, code) {
-      return call('POST', '/receipt-codes/check', { token, body: { receipt_code: code } });
+      const waitMs = Math.min(timeoutMs, RECEIPT_CHECK_TIMEOUT_MS);
+      return call('POST', '/receipt-codes/check', { token, body: { receipt_code: code }, waitMs });
     },
 
     /**
