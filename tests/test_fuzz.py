@@ -49,6 +49,7 @@ CALLER: dict[str, Role | None] = {
     "me.change_password": Role.PEDAGOGUE,
     "sync.push": Role.PEDAGOGUE,
     "sync.pull": Role.PEDAGOGUE,
+    "receipts.check": Role.PEDAGOGUE,
     "reports.dashboard": Role.DIRECTOR,
     "reports.monthly": Role.DIRECTOR,
     "audit.reads": Role.ADMIN,

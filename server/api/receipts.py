@@ -39,6 +39,7 @@ class ReceiptHolderSchema(Schema):
 @blp.doc(**BEARER)
 @blp.arguments(ReceiptCheckSchema)
 @blp.response(200, ReceiptHolderSchema)
+@blp.alt_response(400, schema=ErrorSchema, description="invalid_json: the body is not JSON.")
 @blp.alt_response(401, schema=ErrorSchema, description="No valid token.")
 @blp.alt_response(403, schema=ErrorSchema, description="role_not_allowed: only a pedagogue registers letters.")
 @blp.alt_response(422, schema=ErrorSchema, description="validation_error: not a receipt code.")
