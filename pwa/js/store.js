@@ -54,7 +54,7 @@ export function createStore(deps = {}) {
 export const {
   getSession, saveSession, forgetToken, listAppeals, getAppeal, registerAppeal, amendAppeal, recordCaseWork,
   recordOpening, recordMeeting, acknowledgeOpening, presentReport, listRecords, getRecord, pendingCount, pendingMutations,
-  applyPushResults, moveToAttention, attentionItems, resendFromAttention, applyPull, getCursor, resetCursor,
-  renumberPending, noteServerSeq, getMeta, setMeta, storageEstimate, requestPersistence, recordView, unsentViews, viewCount,
-  forgetViews, forgetPulled,
+  applyPushResults, moveToAttention, attentionItems, attentionItem, resendFromAttention, withdrawFromAttention,
+  markSupersededSeen, applyPull, getCursor, resetCursor, renumberPending, noteServerSeq, getMeta, setMeta,
+  storageEstimate, requestPersistence, recordView, unsentViews, viewCount, forgetViews, forgetPulled,
 } = createStore();

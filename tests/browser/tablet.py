@@ -237,3 +237,21 @@ def sync_and_wait(tablet: Tablet, path: str) -> Any:
 def store_call(tablet: Tablet, expression: str) -> Any:
     """Evaluate ``expression`` over the app's store module (``store``), on an unlocked tablet."""
     return tablet.page.evaluate(f"async () => {{ const store = await import('/js/store.js'); return {expression}; }}")
+
+
+def synced(tablet: Tablet) -> None:
+    """Sync now and wait until nothing is left unsent (the journal shows no "not sent" mark)."""
+    tablet.sync_now()
+    tablet.page.goto("/#/journal")
+    tablet.wait_for_journal()
+    expect(tablet.page.locator(".journal-row .chip-pending")).to_have_count(0, timeout=15000)
+
+
+def correct_offline(tablet: Tablet, letter_url: str, summary: str, reason: str) -> None:
+    """Correct a letter's summary on a tablet cut off from the network (the browser context offline)."""
+    tablet.page.context.set_offline(True)
+    tablet.open_correction(letter_url)
+    tablet.page.locator("textarea[name=summary]").fill(summary)
+    tablet.page.locator("textarea[name=reason]").fill(reason)
+    tablet.page.locator("form button[type=submit]").click()
+    expect(tablet.page).to_have_url(re.compile(r"#/letter/[^/]+$"))

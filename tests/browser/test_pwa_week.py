@@ -55,7 +55,6 @@ def case_action(page: Page, name: str) -> None:
     page.locator(f"details[data-action={name}] > summary").click()
 
 
-
 def test_a_week_offline_then_one_sync_and_every_paper_prints(app, live_server, page, factory, tmp_path):
     shots = SCREENSHOTS if os.environ.get("ISHENIM_SCREENSHOTS") else tmp_path  # `make screenshots` keeps them
     school = factory.school("Мектеп № 7")

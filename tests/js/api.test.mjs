@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { HttpError, NetworkError, createApi } from '../../pwa/js/api.js';
+import { DEFAULT_TIMEOUT_MS, HttpError, NetworkError, RECEIPT_CHECK_TIMEOUT_MS, createApi } from '../../pwa/js/api.js';
 
 function fakeFetch(answer) {
   const requests = [];
@@ -94,6 +94,29 @@ test('a failed fetch is a NetworkError; so is a timeout', async () => {
   const timeout = await slow.pull('tok', 0).catch((e) => e);
   assert.ok(timeout instanceof NetworkError);
   assert.equal(timeout.reason, 'timeout');
+});
+
+test('the receipt-code check posts the code in the body and gives up sooner than other calls', async () => {
+  const { fetch, requests } = fakeFetch(() => json(200, { held_by: null }));
+  assert.deepEqual(await createApi({ fetch }).checkReceiptCode('tok', 'K7M2QX'), { held_by: null });
+  assert.equal(requests[0].url, '/api/v1/receipt-codes/check');
+  assert.deepEqual(requests[0].body, { receipt_code: 'K7M2QX' });
+  assert.ok(RECEIPT_CHECK_TIMEOUT_MS < DEFAULT_TIMEOUT_MS);
+  // A client with the usual long timeout: the check alone is cut short (a saving letter does not wait).
+  const waited = [];
+  const realSetTimeout = globalThis.setTimeout;
+  globalThis.setTimeout = (fn, ms) => { waited.push(ms); return realSetTimeout(fn, 0); };
+  try {
+    const hanging = createApi({
+      fetch: (url, init) => new Promise((_, reject) => init.signal.addEventListener('abort', () => reject(new DOMException('aborted', 'AbortError')))),
+    });
+    const error = await hanging.checkReceiptCode('tok', 'K7M2QX').catch((e) => e);
+    assert.ok(error instanceof NetworkError);
+    assert.equal(error.reason, 'timeout');
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+  }
+  assert.deepEqual(waited, [RECEIPT_CHECK_TIMEOUT_MS]);
 });
 
 test('a 200 whose body cannot be read is treated as no answer (safe to retry)', async () => {

@@ -184,7 +184,10 @@ test('push results: acknowledged rows stay until a pull shows them; the pull rep
   shown = await env.store.getAppeal(view.id);
   assert.equal(shown.serial_no, 41);
   assert.equal(shown.registered_at, '2025-03-10T06:00:00+00:00');
-  assert.deepEqual(shown.history, [{ id: m.id, type: 'appeal.registered', at: '2025-03-10T06:00:00+00:00', by: 'Айгүл', fields: [], reason: null, pending: false }]);
+  assert.deepEqual(shown.history, [{
+    id: m.id, type: 'appeal.registered', at: '2025-03-10T06:00:00+00:00', by: 'Айгүл', by_role: null, device: null,
+    base_version: null, version: null, fields: [], facts: null, changes: null, data: null, reason: null, pending: false,
+  }]);
 
   // A seq is never reused, although its row is gone.
   await env.store.registerAppeal(registration());

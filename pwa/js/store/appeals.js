@@ -2,10 +2,11 @@
  * The sealed letters of the journal: the list and one letter's view, and the three things done to a letter
  * on the tablet, each checked by the rules as the server would check it (offline too) and written with its
  * outbox row in one transaction: registering it (with the next provisional mark), correcting it, and its case
- * work. A case the server erased (retention, PROTOCOL.md §6.7) takes no more work: `appeal_erased`.
+ * work. A case the server erased (retention, PROTOCOL.md §6.7) takes no more work: `appeal_erased`. The
+ * corrections of this device that another replaced (history.js) are noted as seen once the letter is opened.
  */
-import { read } from '../idb.js';
-import { openRecord } from '../crypto.js';
+import { read, write } from '../idb.js';
+import { openRecord, sealRecord } from '../crypto.js';
 import { Refusal } from '../protocol.js';
 import { evolve } from '../rules.js';
 import { validateAmendment, validateEventData, validateRegistration } from '../validation.js';
@@ -46,6 +47,23 @@ export function appealMethods(base) {
       const raw = await read(await db(), ['appeals'], (s) => s.appeals.get(id));
       return raw ? (await openRecord(k, 'appeals', raw)).view : null;
     },
+
+    /**
+     * Note that the person saw which of this device's corrections were replaced (the replacing history
+     * entries' ids): the letter's mark and banner go. Kept in the letter's sealed view.
+     * @param {string} id appeal id
+     * @param {string[]} entryIds
+     */
+    markSupersededSeen: (id, entryIds) => exclusive(async () => {
+      const k = key();
+      const raw = await read(await db(), ['appeals'], (s) => s.appeals.get(id));
+      if (!raw || entryIds.length === 0) return;
+      const record = await openRecord(k, 'appeals', raw);
+      const seen = new Set([...(record.view.superseded_seen ?? []), ...entryIds]);
+      const view = { ...record.view, superseded_seen: [...seen] };
+      const sealed = await sealRecord(k, 'appeals', id, { server: record.server, view });
+      await write(await db(), ['appeals'], (s) => s.appeals.put(sealed));
+    }),
 
     /**
      * Register a letter: a new appeal id, a mutation id, the next seq and a provisional number, the outbox

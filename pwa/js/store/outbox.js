@@ -48,12 +48,14 @@ export async function renumberIn(s, fromSeq) {
  * @param {object} base the store's (base.js)
  * @param {CryptoKey} k
  * @param {object} mutation
- * @param {{parts: object, server: object|null, provisionalNo?: number|null, removeAttention?: string|null}} options
+ * @param {{parts: object, server: object|null, provisionalNo?: number|null, removeAttention?: string|null,
+ *   forget?: string|null}} options
  *   parts: loadParts() of the subject; provisionalNo: the mark a new letter takes; removeAttention: the
- *   mutation id of the "needs attention" item this row sends again
+ *   mutation id of the "needs attention" item this row sends again; forget: a letter this row moves to a
+ *   new id, deleted in the same transaction
  * @returns {Promise<object>} the subject's view
  */
-export async function enqueue(base, k, mutation, { parts, server, provisionalNo = null, removeAttention = null }) {
+export async function enqueue(base, k, mutation, { parts, server, provisionalNo = null, removeAttention = null, forget = null }) {
   const by = (await readSession(base, k))?.user?.full_name ?? null;
   const row = { seq: parts.nextSeq, acked: null, mutation, made_at: base.stamp(), by };
   parts.rows.push(row);
@@ -68,6 +70,7 @@ export async function enqueue(base, k, mutation, { parts, server, provisionalNo 
     await s.meta.put(row.seq + 1, 'nextSeq');
     if (provisionalNo !== null) await s.meta.put(provisionalNo + 1, 'provisionalNo');
     if (removeAttention) await s.attention.delete(removeAttention);
+    if (forget) await s.appeals.delete(forget);
   });
   return subject.view;
 }

@@ -135,12 +135,18 @@ export function computeView({ id, server, rows, attention, previous, provisional
     pending,
     attention: attention.length > 0,
     history: [...pulled, ...rows.filter((row) => !known.has(row.mutation.id)).map(historyEntry)],
+    // The server sends no contents to a reader not allowed them: the letter's words are hidden, not absent.
+    contents_hidden: Boolean(server) && !server.contents,
+    superseded_seen: previous?.superseded_seen ?? [],
   };
 }
 
+/** The pulled history as the UI shows it: values before and after, facts and data only as the server sent them. */
 function pulledHistory(server) {
   return (server?.history ?? []).map((entry) => ({
-    id: entry.id, type: entry.type, at: entry.recorded_at, by: entry.by, fields: entry.fields ?? [],
+    id: entry.id, type: entry.type, at: entry.recorded_at, by: entry.by, by_role: entry.by_role ?? null,
+    device: entry.device ?? null, base_version: entry.base_version ?? null, version: entry.version ?? null,
+    fields: entry.fields ?? [], facts: entry.facts ?? null, changes: entry.changes ?? null, data: entry.data ?? null,
     reason: entry.reason ?? null, pending: false,
   }));
 }
@@ -175,5 +181,7 @@ function erasedView({ id, server, pending, previous, provisionalNo }) {
     pending,
     attention: false,
     history: pulledHistory(server),
+    contents_hidden: false,
+    superseded_seen: previous?.superseded_seen ?? [],
   };
 }

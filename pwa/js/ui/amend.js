@@ -25,6 +25,7 @@ export async function render(app, { id }) {
     initial: valuesFromRegistration(before),
     withReason: true,
     submitLabel: t('amend.submit'),
+    letterId: id,
     async onSave(values, reason) {
       const changes = registrationChanges(before, registrationFromValues(values));
       if (Object.keys(changes).length === 0) throw new FormProblem('amend.error_no_changes');

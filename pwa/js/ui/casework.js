@@ -1,10 +1,13 @@
 /**
  * A letter's case work on its page: what was decided, referred, answered and done (regulation 000's
  * "measures taken", 003's "competent official"), and the actions that record the next step. Each action
- * is an `appeal.*` event saved on the tablet through the same rules the server applies.
+ * is an `appeal.*` event saved on the tablet through the same rules the server applies. A reader the server
+ * sends no contents to sees the steps from the history's facts (dates, kinds, authorities), the same steps
+ * the history lists, never "nothing yet" beside them.
  */
 import { h } from '../dom.js';
-import { t, term, formatDate } from '../i18n.js';
+import { t, term, formatDate, formatDateTime } from '../i18n.js';
+import { authorLine, pathLabel, valueText } from './history.js';
 import { ANSWER_KINDS, AUTHORITIES, EVENT_TYPES, MEASURE_KINDS } from '../vocabulary.js';
 import { eventForm } from './event-form.js';
 import { getDraft } from './drafts.js';
@@ -97,8 +100,41 @@ function item(...parts) {
 
 const line = (label, value) => value && h('p', null, h('span', { class: 'muted' }, label, ': '), value);
 
+const REGISTRY_EVENTS = new Set([EVENT_TYPES.REGISTERED, EVENT_TYPES.AMENDED]);
+
+/** The steps of the case work in the letter's history (pulled and pending), oldest first. */
+function caseSteps(view) {
+  return (view.history ?? []).filter((entry) => !REGISTRY_EVENTS.has(entry.type));
+}
+
+/**
+ * The kinds of the measures taken on a letter: from its case work, or, for a reader without its contents,
+ * from the history's facts.
+ * @param {object} view
+ * @returns {string[]}
+ */
+export function measuresOf(view) {
+  if (!view.contents_hidden) return (view.contents?.case?.measures ?? []).map((m) => m.kind);
+  return caseSteps(view).filter((entry) => entry.type === EVENT_TYPES.MEASURE_RECORDED && entry.facts?.kind)
+    .map((entry) => entry.facts.kind);
+}
+
+/** The case work as the history's facts tell it, for a reader the letter's words are hidden from. */
+function factsSummary(view) {
+  const steps = caseSteps(view);
+  return h('div', { class: 'case-facts' },
+    h('p', { class: 'muted' }, t('case.words_hidden')),
+    steps.length === 0 ? h('p', { class: 'muted' }, t('case.nothing_yet'))
+      : h('ul', { class: 'plain-list' }, steps.map((entry) => item(
+        h('p', null, h('strong', null, term('event', entry.type)), entry.at ? ` · ${formatDateTime(entry.at)}` : ''),
+        authorLine(entry) && h('p', { class: 'muted' }, authorLine(entry)),
+        ...Object.entries(entry.facts ?? {}).filter(([, v]) => v !== null && v !== undefined && v !== '')
+          .map(([name, value]) => line(pathLabel(name), valueText(name, value, entry.type)))))));
+}
+
 /** What has been done on the case so far, in the journal's words. */
 function summary(view) {
+  if (view.contents_hidden) return factsSummary(view);
   const work = view.contents?.case;
   if (!work) return h('p', { class: 'muted' }, t('case.contents_hidden'));
   const blocks = [];

@@ -28,7 +28,7 @@ export const SERVER_ERROR_CODES = [
   'notice_removed_already', 'notice_not_posted', 'date_before_answer', 'date_before_posting', 'not_answered',
   'record_exists', 'opening_not_found', 'acknowledged_already', 'member_listed_twice', 'member_not_confirmed',
   'no_quorum', 'anonymity_after_answer', 'received_after_case_work', 'received_before_opening',
-  'presented_already', 'appeal_erased',
+  'presented_already', 'appeal_erased', 'receipt_code_used', 'id_reused',
   // pull
   'cursor_ahead',
   // the admin's screens

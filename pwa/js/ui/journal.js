@@ -8,6 +8,7 @@
  */
 import { h, replaceChildren } from '../dom.js';
 import { t, term, formatDate, formatNumber } from '../i18n.js';
+import { supersededCorrections } from '../history.js';
 import { CATEGORIES } from '../vocabulary.js';
 import { cadenceAlerts } from './openings.js';
 import { reportReminder } from './reminders.js';
@@ -27,15 +28,22 @@ export function journalLink() {
   return lastHash;
 }
 
-function statusCell(view) {
+/** Whether another device replaced a correction of this device and the letter was not opened since. */
+function superseded(view, deviceId) {
+  const seen = new Set(view.superseded_seen ?? []);
+  return supersededCorrections(view.history, deviceId).some((item) => !seen.has(item.id));
+}
+
+function statusCell(view, deviceId) {
   return h('span', { class: 'cell-status' },
     h('span', { class: 'chip' }, term('status', view.status || 'registered')),
     view.erased && h('span', { class: 'chip chip-erased' }, t('letter.erased_chip')),
     view.pending > 0 && h('span', { class: 'chip chip-pending' }, t('letter.not_sent')),
-    view.attention && h('span', { class: 'chip chip-attention' }, t('letter.needs_attention')));
+    view.attention && h('span', { class: 'chip chip-attention' }, t('letter.needs_attention')),
+    superseded(view, deviceId) && h('span', { class: 'chip chip-attention chip-superseded' }, t('superseded.chip')));
 }
 
-function row(view, calendar, today) {
+function row(view, calendar, today, deviceId) {
   const deadline = deadlineState(view, calendar, today);
   return h('li', null,
     h('a', { class: ['journal-row', view.urgent && 'is-urgent'], href: `#/letter/${view.id}` },
@@ -51,7 +59,7 @@ function row(view, calendar, today) {
           h('span', { class: 'cell-label' }, t('journal.col_category')),
           view.urgent && h('span', { class: 'chip chip-urgent' }, t('letter.urgent_short')), term('category', view.category)),
         h('span', { class: 'cell-state' },
-          h('span', { class: 'cell-label' }, t('journal.col_status')), statusCell(view))),
+          h('span', { class: 'cell-label' }, t('journal.col_status')), statusCell(view, deviceId))),
       h('span', { class: ['cell-due', deadline && `is-${deadline}`] },
         h('span', { class: 'cell-label' }, t('journal.col_due')), dueDateText(view, calendar),
         deadline && deadline !== 'on_time' && h('span', { class: `chip chip-${deadline}` }, t(`deadline.${deadline}`)))));
@@ -150,12 +158,13 @@ export async function render(app, { query = '' } = {}) {
 
   let filters = parseFilters(query, searches);
   // A director's tablet may hold no letter's words: nothing to search there.
-  const searchable = views.some((view) => view.contents);
+  const searchable = views.some((view) => view.contents && !view.contents_hidden);
   if (!searchable) filters.q = '';
   const agenda = nextAgenda(views, meetings, today, app.session?.school?.commission_day ?? 4);
   const context = { calendar, today, agenda: agenda.ids };
   // One row per letter, built once: a keystroke in the search only chooses which of them are shown.
-  const rows = new Map(views.map((view) => [view.id, row(view, calendar, today)]));
+  const deviceId = app.session?.device_id ?? null;
+  const rows = new Map(views.map((view) => [view.id, row(view, calendar, today, deviceId)]));
   const count = h('p', { class: 'filter-count', role: 'status' });
   const clearButton = h('button', { type: 'button', class: 'button button-secondary button-small filter-clear' }, t('journal.clear_filters'));
   const results = h('div', { class: 'journal-results' });

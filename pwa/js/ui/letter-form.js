@@ -9,6 +9,7 @@ import { field, formMessage, markBusy, select, toggle } from './fields.js';
 import { getDraft, saveDraft, dropDraft } from './drafts.js';
 import { confirmDialog } from './dialogs.js';
 import { describeError } from './errors.js';
+import { holderMessage, receiptCodeHolder } from './receipt-check.js';
 import { urgentPanel } from './urgent.js';
 import { addDays, todayISO } from './format.js';
 import {
@@ -24,11 +25,15 @@ import {
  * @param {boolean} [spec.withReason] a correction: asks for its reason
  * @param {string} [spec.initialReason]
  * @param {string} spec.submitLabel
+ * @param {string|null} [spec.letterId] the letter corrected or resent: its own receipt code is no clash
+ * @param {boolean} [spec.focusReceiptCode] start on the receipt code (a mistyped code to correct)
  * @param {(values: object, reason: string) => Promise<void>} spec.onSave throws to show an error
  * @param {() => void} spec.onDone after a save or a discard
  * @returns {HTMLElement}
  */
-export function letterForm(app, { draftKey, initial, withReason = false, initialReason = '', submitLabel, onSave, onDone }) {
+export function letterForm(app, {
+  draftKey, initial, withReason = false, initialReason = '', submitLabel, letterId = null, focusReceiptCode = false, onSave, onDone,
+}) {
   const draft = getDraft(draftKey);
   const start = draft ? draft.values : { ...initial, reason: initialReason };
   const baseline = stable({ ...initial, reason: initialReason });
@@ -168,6 +173,16 @@ export function letterForm(app, { draftKey, initial, withReason = false, initial
       return;
     }
     const restore = markBusy(submit, t('form.saving'));
+    // One slip, one letter: a code another letter holds is not saved (the server would refuse it).
+    const holder = await receiptCodeHolder(app, values.receipt_code, letterId);
+    if (holder) {
+      restore();
+      fields.receipt_code.setError(t('receipt.used_short'));
+      message.show(holderMessage(holder));
+      controls.receipt_code.focus();
+      fields.receipt_code.scrollIntoView({ block: 'center' });
+      return;
+    }
     try {
       await onSave(values, values.reason);
       dropDraft(draftKey);
@@ -179,7 +194,14 @@ export function letterForm(app, { draftKey, initial, withReason = false, initial
     }
   });
 
+  if (focusReceiptCode) focusWhenShown(controls.receipt_code);
   return form;
+}
+
+/** Focus a control once the screen holding it is on the page (the router draws a screen after building it). */
+function focusWhenShown(control, frames = 30) {
+  if (control.isConnected) control.focus();
+  else if (frames > 0) requestAnimationFrame(() => focusWhenShown(control, frames - 1));
 }
 
 /** Flat values as text with sorted keys, to compare a form with where it started. */

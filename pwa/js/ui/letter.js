@@ -1,17 +1,19 @@
 /**
  * A letter's page: every journal field, the urgent guidance when it is urgent, and its history of events
- * (registered, corrected with the reason and the changed fields, still waiting to be sent). A case whose
- * contents the retention period erased shows its journal row and history only, says so, and offers no
- * correction and no case work.
+ * (ui/history.js: each correction's values before and after, who, when, on which device, still waiting to
+ * be sent). A reader the server sends no contents to (a director without access) sees the letter's words as
+ * "hidden" and its case work from the history's facts. A correction of this device that another device
+ * replaced is named in a banner, until the letter is opened. A case whose contents the retention period
+ * erased shows its journal row and history only, says so, and offers no correction and no case work.
  */
 import { h } from '../dom.js';
 import { t, term, formatDate, formatDateTime, formatNumber } from '../i18n.js';
+import { supersededCorrections } from '../history.js';
 import { applicantLabel, deadlineState, dueDate, isProvisional, letterMark, todayISO } from './format.js';
-import { caseWorkCard } from './casework.js';
+import { caseWorkCard, measuresOf } from './casework.js';
+import { authorLine, historyEntry, pathLabel } from './history.js';
 import { journalLink } from './journal.js';
 import { urgentPanel } from './urgent.js';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The label of a changed field's dotted path, e.g. 'applicant.phone' → "Phone".
@@ -19,10 +21,30 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * @returns {string}
  */
 export function fieldLabel(path) {
-  const name = String(path).replace(/^applicant\./, '');
-  const key = name === 'role' ? 'field.applicant_role' : `field.${name}`;
-  const text = t(key);
-  return text === key ? path : text;
+  return pathLabel(path);
+}
+
+/**
+ * This device's corrections of a letter that another device replaced and the person has not seen yet.
+ * @param {object} view
+ * @param {string|null} deviceId
+ */
+export function unseenSuperseded(view, deviceId) {
+  const seen = new Set(view.superseded_seen ?? []);
+  return supersededCorrections(view.history, deviceId).filter((item) => !seen.has(item.id));
+}
+
+// The banner stays while the page is redrawn (after a sync) in the visit that noted it as seen.
+let banner = { id: null, items: [] };
+
+function supersededBanner(items) {
+  return h('div', { class: 'form-message form-message-warning superseded-banner', role: 'note' },
+    h('strong', null, t('superseded.title')),
+    h('ul', null, items.map((item) => h('li', null, t('superseded.line', {
+      who: authorLine(item) ?? '—',
+      fields: item.fields.map(pathLabel).join(', '),
+      when: item.at ? formatDateTime(item.at) : '—',
+    })))));
 }
 
 /**
@@ -41,23 +63,6 @@ function row(label, value, { className, empty = t('common.not_given') } = {}) {
     h('dd', { class: missing ? 'is-empty' : null }, missing ? empty : value));
 }
 
-function who(by) {
-  // The server names people; an id alone says nothing to the reader.
-  return by && !UUID.test(by) ? by : null;
-}
-
-function historyEntry(entry) {
-  const author = who(entry.by);
-  return h('li', { class: ['history-entry', entry.pending && 'is-pending'] },
-    h('div', { class: 'history-head' },
-      h('strong', null, term('event', entry.type)),
-      entry.at && h('time', { datetime: entry.at }, formatDateTime(entry.at)),
-      author && h('span', { class: 'muted' }, author),
-      entry.pending && h('span', { class: 'chip chip-pending' }, t('letter.not_sent'))),
-    Array.isArray(entry.fields) && entry.fields.length > 0 && h('p', { class: 'history-fields' },
-      t('history.changed_fields'), ' ', entry.fields.map(fieldLabel).join(', ')),
-    entry.reason && h('p', { class: 'history-reason' }, h('span', { class: 'muted' }, t('history.reason'), ' '), entry.reason));
-}
 
 /** What happened to an erased case's contents, and what is left of it. */
 function erasedNotice(view) {
@@ -82,8 +87,18 @@ export async function render(app, { id }) {
   const calendar = await app.store.getMeta('calendar');
   const due = dueDate(view, calendar);
   const deadline = deadlineState(view, calendar, todayISO());
-  const measures = view.contents?.case?.measures ?? [];
+  const measures = measuresOf(view);
   const history = Array.isArray(view.history) ? view.history : [];
+  const hidden = Boolean(view.contents_hidden);
+  const secret = hidden ? { empty: t('letter.hidden'), className: 'is-hidden' } : {};
+  const unseen = unseenSuperseded(view, app.session?.device_id ?? null);
+  if (unseen.length > 0) {
+    banner = { id: view.id, items: unseen };
+    await app.store.markSupersededSeen(view.id, unseen.map((item) => item.id));
+  } else if (banner.id !== view.id) {
+    banner = { id: null, items: [] };
+  }
+  const superseding = new Set(supersededCorrections(history, app.session?.device_id ?? null).map((item) => item.id));
 
   return h('section', { class: 'screen' },
     // Back to the journal as it was left, its filters and search included.
@@ -102,6 +117,7 @@ export async function render(app, { id }) {
       app.session?.user?.role === 'pedagogue' && !view.erased
         && h('a', { href: `#/letter/${view.id}/amend`, class: 'button button-primary' }, t('letter.correct'))),
     isProvisional(view) && h('p', { class: 'form-message form-message-info' }, t('letter.provisional_explained')),
+    banner.id === view.id && banner.items.length > 0 && supersededBanner(banner.items),
     view.erased && erasedNotice(view),
     view.urgent && !view.erased && urgentPanel(app.session?.school),
     h('div', { class: 'card' },
@@ -110,31 +126,31 @@ export async function render(app, { id }) {
         row(t('field.serial_no'), isProvisional(view) ? null : formatNumber(view.serial_no), { empty: t('letter.no_serial_yet') }),
         row(t('field.received_on'), formatDate(view.received_on)),
         row(t('field.school_year'), view.school_year ? `${view.school_year}–${view.school_year + 1}` : null),
-        row(t('field.applicant'), applicantLabel(view), { className: view.anonymous ? 'is-anonymous' : null }),
+        row(t('field.applicant'), applicantLabel(view), { className: view.anonymous ? 'is-anonymous' : hidden ? 'is-hidden' : null }),
         row(t('field.applicant_role'), term('role', view.applicant_role)),
         // An erased case has none of the letter's words left: no empty rows pretending they were never given.
         !view.erased && [
-          row(t('field.age'), applicant.age === null || applicant.age === undefined ? null : formatNumber(applicant.age)),
-          row(t('field.grade'), applicant.grade),
-          !view.anonymous && row(t('field.address'), applicant.address),
-          !view.anonymous && row(t('field.phone'), applicant.phone),
+          row(t('field.age'), applicant.age === null || applicant.age === undefined ? null : formatNumber(applicant.age), secret),
+          row(t('field.grade'), applicant.grade, secret),
+          !view.anonymous && row(t('field.address'), applicant.address, secret),
+          !view.anonymous && row(t('field.phone'), applicant.phone, secret),
         ],
         row(t('field.category'), term('category', view.category)),
         !view.erased && [
-          row(t('field.summary'), view.contents?.summary, { className: 'detail-wide' }),
-          row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text' }),
-          row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code' }),
+          row(t('field.summary'), view.contents?.summary, { className: 'detail-wide', ...secret }),
+          row(t('field.text'), view.contents?.text, { className: 'detail-wide detail-text', ...secret }),
+          row(t('field.receipt_code'), view.contents?.receipt_code, { className: 'detail-code', ...secret }),
         ],
         row(t('field.due_date'), due ? formatDate(due) : null, { empty: t('letter.no_deadline') }),
         row(t('field.answered_on'), view.answered_on ? formatDate(view.answered_on) : null, { empty: t('letter.no_answer_yet') }),
         view.erased && row(t('case.field_closed_on'), view.closed_on ? formatDate(view.closed_on) : null, { empty: t('letter.erased_chip') }),
-        !view.erased && row(t('field.measures'), measures.length > 0 ? measures.map((m) => t(`measure.${m.kind}`)).join(', ') : null,
+        !view.erased && row(t('field.measures'), measures.length > 0 ? measures.map((kind) => term('measure', kind)).join(', ') : null,
           { empty: t('letter.no_measures_yet') }))),
     !view.erased && caseWorkCard(app, view),
     h('div', { class: 'card' },
       h('h2', null, t('history.title')),
       history.length === 0 ? h('p', { class: 'muted' }, t('history.empty'))
-        : h('ol', { class: 'history' }, history.map(historyEntry))),
+        : h('ol', { class: 'history' }, history.map((entry) => historyEntry(entry, { superseded: superseding })))),
     h('p', { class: 'muted small' },
       view.registered_at && t('letter.registered_at', { time: formatDateTime(view.registered_at) }),
       view.registered_at && ' · ',

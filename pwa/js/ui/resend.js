@@ -1,9 +1,11 @@
 /**
- * Edit and resend a refused mutation from "Needs attention". A registration opens as a filled letter
- * form; a correction opens against the letter as it is now, with the refused changes and reason applied.
+ * Edit and resend a refused mutation from "Needs attention". A conflict opens field by field (conflict.js);
+ * a registration opens as a filled letter form; a correction opens against the letter as it is now, with the
+ * refused changes and reason applied; a refused receipt code (one slip, one letter) starts on the code.
  */
 import { h } from '../dom.js';
 import { t, term } from '../i18n.js';
+import { conflictScreen } from './conflict.js';
 import { codeMessage } from './errors.js';
 import { letterTitle } from './letter.js';
 import { FormProblem, letterForm } from './letter-form.js';
@@ -17,13 +19,13 @@ import {
  * @returns {Promise<HTMLElement>}
  */
 export async function render(app, { id }) {
-  const items = await app.store.attentionItems();
-  const item = items.find((entry) => entry.mutation?.id === id);
+  const item = await app.store.attentionItem(id);
   if (!item) {
     return h('section', { class: 'screen' }, h('h1', null, t('attention.item_gone')),
       h('a', { href: '#/attention', class: 'button button-secondary' }, t('attention.back')));
   }
   const { mutation, result } = item;
+  if (result?.status === 'conflict' && item.server && mutation.type !== 'appeal.registered') return conflictScreen(app, item);
   if (mutation.type !== 'appeal.registered' && mutation.type !== 'appeal.amended') return sendAgain(app, item);
   const isRegistration = mutation.type === 'appeal.registered';
   const view = await app.store.getAppeal(mutation.appeal_id);
@@ -40,6 +42,8 @@ export async function render(app, { id }) {
     withReason: !isRegistration,
     initialReason: isRegistration ? '' : mutation.data?.reason || '',
     submitLabel: t('attention.resend'),
+    letterId: mutation.appeal_id,
+    focusReceiptCode: result?.error === 'receipt_code_used',
     async onSave(values, reason) {
       if (isRegistration) {
         await app.store.resendFromAttention(id, registrationFromValues(values));
