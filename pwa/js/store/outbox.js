@@ -47,7 +47,7 @@ export async function renumberIn(s, fromSeq) {
   return moving.length;
 }
 
-/** A mutation as the journal compares it (`sameMutation`): every one held here is this tablet's own. */
+/** A mutation as the journal compares it (`sameMutation`); every one held here is this tablet's, so one device. */
 function journalForm(mutation) {
   return { device: 'this', type: mutation.type, record: subjectOf(mutation), base_version: mutation.base_version ?? null, data: mutation.data };
 }
