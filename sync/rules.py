@@ -7,7 +7,8 @@ the closed list of its refusal codes are ``sync/spec.json``'s, which the PWA's t
 
 Two decisions at the end need what only the server's journal holds (every event, every letter's receipt
 code): whether a known id is the same mutation sent again, and which letter holds a receipt code. The
-server refuses with their codes (spec ``journal_refusals``); the vectors are ``journal.json``.
+server refuses with their codes (spec ``journal_refusals``); the vectors are ``journal.json``, replayed by
+the twins in ``pwa/js/protocol.js`` too (the tablet keeps its outbox and its receipt check by them).
 """
 
 from __future__ import annotations

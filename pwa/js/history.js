@@ -5,9 +5,10 @@
  *   value with the later corrections undone), the server's value now and who set it, and mine;
  * - the steps recorded on a letter since a version (a refused step of the case work beside them);
  * - this device's corrections that another device replaced later ("superseded");
- * - the letter already holding a receipt code, among the letters this tablet knows (one slip, one letter).
+ * - the letter already holding a receipt code, among the letters this tablet knows (one slip, one letter:
+ *   protocol.js `receiptCodeHolder`, the server's rule).
  */
-import { changedFields, joinRegistration } from './protocol.js';
+import { changedFields, joinRegistration, receiptCodeHolder } from './protocol.js';
 import { toReceiptCode } from './validation.js';
 import { EVENT_TYPES } from './vocabulary.js';
 
@@ -126,6 +127,17 @@ export function supersededCorrections(history, deviceId) {
 export function receiptHolder(code, views, exceptId = null) {
   const wanted = toReceiptCode(code ?? '');
   if (!wanted) return null;
-  return views.find((view) => view.id !== exceptId && !view.erased
-    && toReceiptCode(view.contents?.receipt_code ?? '') === wanted) ?? null;
+  // The letters holding the code (the server finds them by its keyed digest) in journal order, the unsent
+  // ones last, then the journal's one rule.
+  const holding = views.filter((view) => toReceiptCode(view.contents?.receipt_code ?? '') === wanted).sort(journalOrder);
+  return receiptCodeHolder(holding, exceptId);
+}
+
+/** The journal's order: school year, then official number; letters not yet numbered after, by their mark. */
+function journalOrder(a, b) {
+  const unsent = (view) => (typeof view.serial_no === 'number' ? 0 : 1);
+  return unsent(a) - unsent(b)
+    || (a.school_year ?? 0) - (b.school_year ?? 0)
+    || (a.serial_no ?? 0) - (b.serial_no ?? 0)
+    || (a.provisional_no ?? 0) - (b.provisional_no ?? 0);
 }

@@ -2,10 +2,12 @@
  * The pieces of the protocol that the rules, the store, the sync loop and the forms all use: the outcomes a
  * mutation can have (`Refusal`, `Conflict`, `SeqGap`), how a push batch splits, the school year and calendar
  * dates as YYYY-MM-DD text, and a registration split into the journal's row and the sealed contents (as the
- * pull carries them) and merged with a correction. The twin of the same parts of sync/rules.py, pinned by
- * the vectors sync/vectors/batch.json and school_year.json.
+ * pull carries them) and merged with a correction; and the journal's two decisions, one id one mutation
+ * (`sameMutation`) and one slip one letter (`receiptCodeHolder`). The twin of the same parts of
+ * sync/rules.py, pinned by the vectors sync/vectors/batch.json, school_year.json and journal.json.
  */
 
+import { canonicalBytes } from './chain.js';
 import { SCHOOL_YEAR_FIRST_MONTH } from './vocabulary.js';
 
 // ---- Outcomes ----------------------------------------------------------------------------------------
@@ -155,4 +157,34 @@ export function changedFields(changes) {
   const top = Object.keys(changes).filter((k) => k !== 'applicant');
   const nested = Object.keys(changes.applicant || {}).map((k) => `applicant.${k}`);
   return [...top, ...nested].sort();
+}
+
+// ---- What the journal decides ---------------------------------------------------------------------------
+
+/**
+ * One id, one mutation: whether a mutation under an id already held is that very mutation again (the server
+ * answers `duplicate`), not another one under a reused id (`id_reused`). Each side is `{device, type,
+ * record, base_version, data}` (record: the id of the record it is about; data normalised by the wire
+ * schema), compared as canonical JSON (chain.js): the same device, and the same everything else.
+ * @param {{device: string, type: string, record: string, base_version: number|null, data: object}} known
+ * @param {{device: string, type: string, record: string, base_version: number|null, data: object}} incoming
+ * @returns {boolean}
+ */
+export function sameMutation(known, incoming) {
+  const left = canonicalBytes(known);
+  const right = canonicalBytes(incoming);
+  return left.length === right.length && left.every((byte, i) => byte === right[i]);
+}
+
+/**
+ * One slip, one letter: of the letters holding a receipt code (each `{id, erased, …}`, in journal order),
+ * the one that keeps `appealId` from taking it: another letter, not erased (an erased letter frees its code);
+ * the earliest listed when several do. A registration or correction giving the code is then refused
+ * `receipt_code_used`.
+ * @param {{id: string, erased?: boolean}[]} letters
+ * @param {string|null} appealId
+ * @returns {object|null} the holding letter as listed, or null
+ */
+export function receiptCodeHolder(letters, appealId) {
+  return letters.find((letter) => letter.id !== appealId && !letter.erased) ?? null;
 }

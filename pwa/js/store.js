@@ -27,7 +27,7 @@ import { viewlogMethods } from './store/viewlog.js';
 
 export { Locked } from './vault.js';
 export { Refusal } from './protocol.js';
-export { NotFound, ValidationFailed } from './store/errors.js';
+export { MutationIdTaken, NotFound, ValidationFailed } from './store/errors.js';
 
 /**
  * A store over a database and a key source. The app uses the module-level functions below, which are this

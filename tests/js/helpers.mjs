@@ -21,9 +21,10 @@ export function manualClock(start = '2025-03-10T09:00:00') {
 /**
  * A store over its own fake database. `env.locked = true` makes the key throw Locked, like a locked vault.
  * Several stores over one `factory` behave as tabs (or reloads) of one origin. `env.transactions` lists every
- * transaction the store opened, `{names, mode, durability}`, as the database saw it.
+ * transaction the store opened, `{names, mode, durability}`, as the database saw it. `randomUUID` replaces
+ * the store's ids (a test that makes two changes share one).
  */
-export async function makeStore({ factory = new IDBFactory(), key, clock = manualClock(), storage = null } = {}) {
+export async function makeStore({ factory = new IDBFactory(), key, clock = manualClock(), storage = null, randomUUID } = {}) {
   const env = { factory, clock, locked: false, key: key ?? (await localKey()), transactions: [] };
   let connection = null;
   env.db = () => (connection ??= openDatabase({ factory }).then((db) => recordTransactions(db, env.transactions)));
@@ -36,6 +37,7 @@ export async function makeStore({ factory = new IDBFactory(), key, clock = manua
     now: clock.date,
     locks: null,
     storage,
+    ...(randomUUID ? { randomUUID } : {}),
   });
   return env;
 }

@@ -91,6 +91,21 @@ test('the letter holding a receipt code: normalised as the server does, not the 
   assert.equal(receiptHolder('ZZZZZZ', views), null);
 });
 
+test('the letter holding a receipt code is the journal\'s first holder, as the server names it', () => {
+  // Newest first, as the store lists them: the holder is still the earliest letter of the journal.
+  const views = [
+    { id: 'unsent', serial_no: null, provisional_no: 2, school_year: 2025, contents: { receipt_code: 'K7M2QX' } },
+    { id: 'later', serial_no: 9, school_year: 2025, contents: { receipt_code: 'K7M2QX' } },
+    { id: 'erased', serial_no: 1, school_year: 2025, erased: true, contents: { receipt_code: 'K7M2QX' } },
+    { id: 'earlier', serial_no: 4, school_year: 2025, contents: { receipt_code: 'K7M2QX' } },
+    { id: 'last-year', serial_no: 30, school_year: 2024, contents: { receipt_code: 'K7M2QX' } },
+  ];
+  assert.equal(receiptHolder('K7M2QX', views)?.id, 'last-year');
+  assert.equal(receiptHolder('K7M2QX', views, 'last-year')?.id, 'earlier');
+  assert.equal(receiptHolder('K7M2QX', views.filter((v) => v.serial_no !== 4 && v.serial_no !== 30 && v.serial_no !== 9))?.id, 'unsent');
+  assert.equal(receiptHolder('K7M2QX', [views[0]], 'unsent'), null);
+});
+
 test('a conflict resent as a new mutation on the current version; the refused one leaves', async () => {
   const { store } = await makeStore();
   const letter = await store.registerAppeal(registration());

@@ -14,12 +14,10 @@ import { WorkCalendar } from '../../pwa/js/calendar.js';
 const VECTORS = new URL('../../sync/vectors/', import.meta.url);
 const load = (name) => JSON.parse(readFileSync(new URL(name, VECTORS), 'utf8'));
 const SPEC = JSON.parse(readFileSync(new URL('../../sync/spec.json', import.meta.url), 'utf8'));
-const REPLAYED = ['batch.json', 'calendar.json', 'chain.json', 'evolve.json', 'mutations.json', 'school_year.json'];
-// What only the server's journal decides (spec journal_refusals): replayed by tests/test_vectors.py.
-const SERVER_ONLY = ['journal.json'];
+const REPLAYED = ['batch.json', 'calendar.json', 'chain.json', 'evolve.json', 'journal.json', 'mutations.json', 'school_year.json'];
 
-test('every vector file is replayed here, or is the server journal\'s own', () => {
-  assert.deepEqual(readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort(), [...REPLAYED, ...SERVER_ONLY].sort());
+test('every vector file is replayed here', () => {
+  assert.deepEqual(readdirSync(VECTORS).filter((f) => f.endsWith('.json')).sort(), REPLAYED);
 });
 
 for (const c of load('batch.json').cases) {
@@ -58,6 +56,29 @@ test('chain: floats and lone surrogates are refused', () => {
   assert.throws(() => canonicalBytes({ a: 1.5 }), TypeError);
   assert.throws(() => canonicalBytes({ a: 2 ** 53 }), TypeError);
   assert.throws(() => canonicalBytes({ a: '\ud800' }), TypeError);
+});
+
+for (const c of load('journal.json').cases) {
+  test(`journal: ${c.name}`, () => {
+    let outcome;
+    if (c.decision === 'same_mutation') {
+      const known = structuredClone(c.known);
+      outcome = protocol.sameMutation(known, c.incoming) ? { status: 'duplicate' } : { status: 'rejected', refusal: 'id_reused' };
+      assert.deepEqual(known, c.known, 'sameMutation does not change what it compares');
+    } else {
+      assert.equal(c.decision, 'receipt_code_holder');
+      const heldBy = protocol.receiptCodeHolder(c.letters, c.appeal_id);
+      outcome = heldBy === null ? { held_by: null } : { status: 'rejected', refusal: 'receipt_code_used', held_by: heldBy };
+    }
+    assert.deepEqual(outcome, c.expected);
+  });
+}
+
+test('journal: the vectors cover every refusal only the journal gives, and a duplicate', () => {
+  const { cases } = load('journal.json');
+  const covered = new Set(cases.filter((c) => c.expected.refusal).map((c) => c.expected.refusal));
+  assert.deepEqual([...covered].sort(), [...SPEC.journal_refusals].sort());
+  assert.ok(cases.some((c) => c.expected.status === 'duplicate'));
 });
 
 for (const c of load('evolve.json').cases) {

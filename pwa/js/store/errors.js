@@ -20,3 +20,15 @@ export class NotFound extends Error {
     this.code = 'item_not_found';
   }
 }
+
+/**
+ * One id, one mutation: this tablet holds another mutation under the id (in its outbox or "needs attention"),
+ * which writing this one would replace unseen. The id is not named: nothing of a letter goes into a message.
+ */
+export class MutationIdTaken extends Error {
+  constructor() {
+    super('Another change is held under this change\'s id; it is kept and this one is not saved.');
+    this.name = 'MutationIdTaken';
+    this.code = 'id_held_here';
+  }
+}

@@ -3,10 +3,14 @@
  * subject's recomputed record (`enqueue`: a letter and its outbox row are written together, or neither);
  * the server's answers settle the rows (acknowledged rows are marked `acked` and stay until a pull shows
  * their effect, PROTOCOL.md §5.6; refused ones move to "needs attention"; work on an erased case is dropped);
- * renumbering after a seq gap or a new enrolment keeps the rows' ids.
+ * renumbering after a seq gap or a new enrolment keeps the rows' ids. One id, one mutation: a mutation is
+ * never written over another held under its id (`MutationIdTaken`), only the very same one is taken as held
+ * (protocol.js `sameMutation`, the server's rule for `duplicate`).
  */
 import { read, write } from '../idb.js';
 import { sealRecord } from '../crypto.js';
+import { sameMutation } from '../protocol.js';
+import { MutationIdTaken } from './errors.js';
 import { loadParts, openRow, readSession, sealedSubject } from './parts.js';
 import { subjectOf } from './views.js';
 
@@ -43,8 +47,27 @@ export async function renumberIn(s, fromSeq) {
   return moving.length;
 }
 
+/** A mutation as the journal compares it (`sameMutation`); every one held here is this tablet's, so one device. */
+function journalForm(mutation) {
+  return { device: 'this', type: mutation.type, record: subjectOf(mutation), base_version: mutation.base_version ?? null, data: mutation.data };
+}
+
 /**
- * Write a new outbox row for `mutation` and its subject's recomputed view, in one transaction.
+ * Whether this tablet holds `mutation` already: false when its id is free, true when the very same mutation
+ * is held under it.
+ * @param {object|undefined} held the mutation held under the id, opened, if any
+ * @throws {MutationIdTaken} when another mutation is held under the id
+ */
+function heldAlready(held, mutation) {
+  if (!held) return false;
+  if (!sameMutation(journalForm(held), journalForm(mutation))) throw new MutationIdTaken();
+  return true;
+}
+
+/**
+ * Write a new outbox row for `mutation` and its subject's recomputed view, in one transaction. A mutation
+ * held already (the very same, in the outbox or "needs attention") is not written twice: its view is returned.
+ * Another mutation held under its id is never replaced: `MutationIdTaken`.
  * @param {object} base the store's (base.js)
  * @param {CryptoKey} k
  * @param {object} mutation
@@ -56,6 +79,14 @@ export async function renumberIn(s, fromSeq) {
  * @returns {Promise<object>} the subject's view
  */
 export async function enqueue(base, k, mutation, { parts, server, provisionalNo = null, removeAttention = null, forget = null }) {
+  // The item this row sends again leaves "needs attention" with it; any other holder of the id stays.
+  const rawHeld = parts.allRows.find((raw) => raw.id === mutation.id);
+  const inOutbox = rawHeld && (await openRow(k, rawHeld)).mutation;
+  const inAttention = mutation.id === removeAttention ? undefined
+    : parts.attention.find((item) => item.mutation.id === mutation.id)?.mutation;
+  if (heldAlready(inOutbox, mutation) || heldAlready(inAttention, mutation)) {
+    return (await sealedSubject(k, subjectOf(mutation), parts, server, Boolean(mutation.appeal_id)))?.view ?? null;
+  }
   const by = (await readSession(base, k))?.user?.full_name ?? null;
   const row = { seq: parts.nextSeq, acked: null, mutation, made_at: base.stamp(), by };
   parts.rows.push(row);
@@ -65,6 +96,9 @@ export async function enqueue(base, k, mutation, { parts, server, provisionalNo 
   await write(await base.db(), ['meta', 'outbox', 'appeals', 'records', 'attention'], async (s) => {
     // A seq is used once: were it taken meanwhile, writing would break that promise.
     if (((await s.meta.get('nextSeq')) ?? 1) !== row.seq) throw new Error('The outbox changed meanwhile; try again.');
+    // Nor may the id have been taken meanwhile: the unique index would refuse the row, "needs attention" not.
+    if ((await s.outbox.index('by_id').count(mutation.id)) > 0) throw new MutationIdTaken();
+    if (mutation.id !== removeAttention && (await s.attention.count(mutation.id)) > 0) throw new MutationIdTaken();
     await s.outbox.put(sealedRow);
     await s[subject.store].put(subject.sealed);
     await s.meta.put(row.seq + 1, 'nextSeq');
@@ -100,9 +134,12 @@ async function settle(base, items) {
     } else {
       const opened = parts.rows.find((r) => r.mutation.id === mutation.id);
       const item = { mutation: wire(opened), result, at };
+      // "Needs attention" is keyed by the mutation id: only the very same mutation's item may be replaced.
+      const before = parts.attention.find((held) => held.mutation.id === mutation.id);
+      heldAlready(before?.mutation, item.mutation);
       moves.push({ seq: raw.seq, sealed: await sealRecord(k, 'attention', mutation.id, item) });
       parts.rows = parts.rows.filter((r) => r !== opened);
-      parts.attention.push(item);
+      parts.attention = [...parts.attention.filter((held) => held !== before), item];
     }
   }
   const subjects = [];

@@ -38,7 +38,7 @@ export const SERVER_ERROR_CODES = [
 /** Codes of the PWA's own errors (vault.js, crypto.js, store.js, rules.js), worded as `error.<code>`. */
 export const CLIENT_ERROR_CODES = [
   'network', 'locked', 'wrong_passphrase', 'unlock_waiting', 'passphrase_too_short', 'vault_exists', 'no_vault',
-  'decryption_failed', 'validation_failed', 'registration_needs_attention', 'item_not_found',
+  'decryption_failed', 'validation_failed', 'registration_needs_attention', 'item_not_found', 'id_held_here',
 ];
 
 /**
