@@ -115,6 +115,7 @@ export async function afterUnlock() {
 
 /** The vault is open and the session has a token: arm the idle lock, start syncing, open the journal. */
 export async function startSession() {
+  withdrawing = null;
   const [, { createSync, wireTriggers }] = await Promise.all([loadData(), loadSync()]);
   shell.setMode('app');
   applySchoolSettings();
@@ -200,7 +201,9 @@ function onNeedsLogin({ code } = {}) {
 
 /**
  * The server withdrew this tablet's access: forget what was pulled (the sync loop may have done it
- * already; doing it twice changes nothing), stop syncing, and show the login form, which says why.
+ * already; doing it twice changes nothing), stop syncing, and show the login form, which says why. Once
+ * per withdrawal: the sync loop and the call that failed both report it, and drawing the form again would
+ * wipe a password being typed; the next session (`startSession`) arms it again.
  */
 function onWithdrawn({ code }) {
   withdrawing ??= (async () => {
@@ -215,7 +218,7 @@ function onWithdrawn({ code }) {
     session = await store.getSession();
     shell.setMode('public');
     navigate('#/login', { replace: true });
-  })().catch(() => {}).finally(() => { withdrawing = null; });
+  })().catch(() => {});
   return withdrawing;
 }
 
