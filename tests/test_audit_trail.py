@@ -332,3 +332,42 @@ def test_migration_0012_counts_the_accounts_before_it_as_acknowledged(app, clien
     assert director("GET", "/audit/notices")[1]["notices"] == []
     assert director("GET", "/audit/admin-actions")[1]["actions"] == []
     assert runner.invoke(args=["verify"]).exit_code == 0
+
+
+def test_a_director_the_admin_makes_is_a_notice_the_other_director_clears(client, factory, school) -> None:
+    """A second director made from the admin screen would read letters once the setting is on: listed, and
+    not cleared by itself while another director is there."""
+    admin = Caller(client, factory.device(Role.ADMIN, school))
+    director = Caller(client, factory.device(Role.DIRECTOR, school))
+    password = "a long password"
+    status, second = admin(
+        "POST",
+        "/admin/users",
+        {"username": "deputy", "full_name": "Орун басар", "role": "director", "password": password},
+    )
+    assert status == 201
+    assert "deputy" in {n["user"]["username"] for n in director("GET", "/audit/notices")[1]["notices"]}
+    deputy_device = SyncClient(factory.transport)
+    deputy_device.login("deputy", password, device_name="deputy's phone")
+    deputy = Caller(client, deputy_device)
+    status, body = deputy("POST", f"/audit/notices/{second['id']}/acknowledge")
+    assert (status, body["error"]) == (409, "own_account")
+    assert "deputy" in {n["user"]["username"] for n in director("GET", "/audit/notices")[1]["notices"]}
+    status, body = director("POST", f"/audit/notices/{second['id']}/acknowledge")
+    assert status == 200 and "deputy" not in {n["user"]["username"] for n in body["notices"]}
+
+
+def test_a_schools_only_director_made_by_the_admin_acknowledges_their_own_account(client, factory) -> None:
+    school = factory.school()
+    admin = Caller(client, factory.device(Role.ADMIN, school))
+    password = "a long password"
+    status, made = admin(
+        "POST", "/admin/users", {"username": "head", "full_name": "Директор", "role": "director", "password": password}
+    )
+    assert status == 201
+    device = SyncClient(factory.transport)
+    device.login("head", password, device_name="office")
+    head = Caller(client, device)
+    assert [n["user"]["username"] for n in head("GET", "/audit/notices")[1]["notices"]] == ["head"]
+    status, body = head("POST", f"/audit/notices/{made['id']}/acknowledge")
+    assert (status, body["notices"]) == (200, [])

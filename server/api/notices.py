@@ -50,6 +50,7 @@ def list_notices() -> dict[str, Any]:
 @blp.alt_response(401, schema=ErrorSchema, description="No valid token.")
 @blp.alt_response(403, schema=ErrorSchema, description="Only the director acknowledges.")
 @blp.alt_response(404, schema=ErrorSchema, description="user_not_found: no such user in this school.")
+@blp.alt_response(409, schema=ErrorSchema, description="own_account: a director's own, beside another director.")
 def acknowledge(user_id: uuid.UUID) -> dict[str, Any]:
     """The director has seen that this account exists (an entry of the audit trail); the notices left. An
     account acknowledged already, or one whose role reads no letters, changes nothing."""
