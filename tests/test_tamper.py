@@ -26,6 +26,7 @@ from server.models import Appeal, DataKey, Device, Event, Meeting, Opening, Repo
 from server.services import journal, keys
 from server.services.kinds.appeal import open_contents
 from sync.client import Outbox
+from sync.events import Role
 from tests.clock import school_today
 from tests.factory import Factory, anonymous_registration, registration
 from tests.operator import run_flask
@@ -241,6 +242,7 @@ def test_school_chain_head_is_checked(app: Flask, journal_of_two_schools: Journa
 
 # Each alteration of a journal row (the appeals projection): (stored row, app, journal) -> new values.
 APPEAL_ALTERATIONS: dict[str, Callable[[dict[str, Any], Flask, Journal], dict[str, Any]]] = {
+    "receipt_digest": lambda row, _a, _j: {"receipt_digest": "0" * 64},  # a code the letter was never given
     "category": lambda row, _a, _j: {"category": "other" if row["category"] != "other" else "bullying"},
     "urgent": lambda row, _a, _j: {"urgent": not row["urgent"]},
     "anonymous": lambda row, _a, _j: {"anonymous": not row["anonymous"]},
@@ -282,6 +284,26 @@ def test_altered_journal_row_is_named(
     code, output = verify(runner)
     assert code != 0
     assert f"appeal {target}" in output, output
+
+
+def test_a_receipt_digest_wiped_or_moved_is_named(app: Flask, factory: Factory, runner: FlaskCliRunner) -> None:
+    """A letter whose code's digest is gone would let a second letter take its code; one carrying another
+    letter's digest would hide its own: both differ from the code the events give, and are named."""
+    school = factory.school()
+    pedagogue = factory.device(Role.PEDAGOGUE, school)
+    factory.register(pedagogue, factory.register(pedagogue, receipt_code="K7M2QX"), receipt_code="AB12CD")
+    with app.app_context():
+        first, second = db.session.execute(
+            select(Appeal.id, Appeal.uuid, Appeal.receipt_digest)
+            .where(Appeal.school_id == school.id)
+            .order_by(Appeal.serial_no)
+        ).all()
+    assert first.receipt_digest and second.receipt_digest and verify(runner)[0] == 0
+    for digest in (None, second.receipt_digest):
+        tamper(app, Appeal.__table__, first.id, receipt_digest=digest)
+        code, output = verify(runner)
+        assert code != 0 and f"appeal {first.uuid}" in output
+        assert "K7M2QX" not in output and "AB12CD" not in output
 
 
 def _data_key_row(app: Flask, appeal: uuid.UUID) -> int:

@@ -367,8 +367,13 @@ def _stored_dates(appeal: Appeal) -> dict[str, Any]:
 
 def _rows(appeal: Appeal, school: School) -> Rows:
     data_key = keys.open_data_key(appeal.data_key, school)
-    stored = {"case": state_of(appeal, school), **_stored_dates(appeal)}
-    return stored, _expected_row(appeal, school, data_key)
+    stored = {"case": state_of(appeal, school), **_stored_dates(appeal), "receipt_digest": appeal.receipt_digest}
+    expected = _expected_row(appeal, school, data_key)
+    if expected:
+        # The digest that finds the letter by its receipt code is the code's, as the events give it.
+        code = expected["case"]["registration"]["receipt_code"]
+        expected["receipt_digest"] = receipts.digest(school, code, create=False) if code else None
+    return stored, expected
 
 
 # The row's registration metadata and the name a correction gives each in its readable ``fields``.
@@ -412,11 +417,13 @@ def _erased_rows(appeal: Appeal, school: School) -> Rows:
         "version": appeal.version,
         "registration": stored_registration,
         **_stored_dates(appeal),
+        "receipt_digest": appeal.receipt_digest,
     }
     expected = {
         "status": status,
         "version": len(events),  # a registration is version 1, and every later event adds one
         "registration": registration,
+        "receipt_digest": None,  # the erasure freed the code
         **_replayed_dates(
             events,
             dt.date.fromisoformat(str(answered["answered_on"])) if answered else None,
