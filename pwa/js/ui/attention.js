@@ -20,10 +20,13 @@ function codeOf(mutation) {
 }
 
 function receiptActions(app, item, holder) {
-  const withdraw = h('button', { type: 'button', class: 'button button-secondary attention-withdraw' }, t('receipt.withdraw_mine'));
+  // A registration is the same letter counted twice; a correction only gave the letter a taken code.
+  const [label, body] = item.mutation.type === 'appeal.amended'
+    ? ['receipt.withdraw_correction', 'receipt.withdraw_correction_body']
+    : ['receipt.withdraw_mine', 'receipt.withdraw_body'];
+  const withdraw = h('button', { type: 'button', class: 'button button-secondary attention-withdraw' }, t(label));
   withdraw.addEventListener('click', async () => {
-    const ok = await confirmDialog({ title: t('receipt.withdraw_title'), body: t('receipt.withdraw_body'),
-      confirm: t('receipt.withdraw_mine'), danger: true });
+    const ok = await confirmDialog({ title: t('receipt.withdraw_title'), body: t(body), confirm: t(label), danger: true });
     if (!ok) return;
     await app.store.withdrawFromAttention(item.mutation.id);
     app.flash(t('receipt.withdrawn'));
