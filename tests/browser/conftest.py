@@ -79,27 +79,38 @@ def playwright() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture
-def context(playwright: Playwright, live_server: LiveServer, tmp_path: Path) -> Iterator[BrowserContext]:
-    """A fresh browser profile on disk, as on a tablet (its own IndexedDB, caches, service worker)."""
-    ctx = playwright.chromium.launch_persistent_context(
-        tmp_path / "profile",
+def tablet_profile(playwright: Playwright, base_url: str, profile: Path) -> BrowserContext:
+    """A tablet's browser on a profile folder on disk (its own IndexedDB, caches, service worker), on the
+    school's time zone; opening the same folder again is the tablet started again."""
+    return playwright.chromium.launch_persistent_context(
+        profile,
         executable_path=CHROMIUM,
         args=CHROMIUM_ARGS,
         viewport=TABLET_PORTRAIT,
         locale="ky-KG",
         timezone_id=SCHOOL_ZONE.key,
-        base_url=live_server.url,
+        base_url=base_url,
         service_workers="allow",
     )
+
+
+def watched_page(context: BrowserContext) -> Page:
+    """The profile's page, with the errors it throws kept in ``page.errors``."""
+    page = context.pages[0] if context.pages else context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.errors = errors  # type: ignore[attr-defined]  # read by tests that assert a clean console
+    return page
+
+
+@pytest.fixture
+def context(playwright: Playwright, live_server: LiveServer, tmp_path: Path) -> Iterator[BrowserContext]:
+    """A fresh browser profile on disk, as on a tablet."""
+    ctx = tablet_profile(playwright, live_server.url, tmp_path / "profile")
     yield ctx
     ctx.close()
 
 
 @pytest.fixture
 def page(context: BrowserContext) -> Page:
-    page = context.pages[0] if context.pages else context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]  # read by tests that assert a clean console
-    return page
+    return watched_page(context)

@@ -11,8 +11,7 @@ from typing import Any
 from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT
-from tests.clock import SCHOOL_ZONE
+from tests.browser.conftest import tablet_profile, watched_page
 from tests.factory import PASSWORD
 
 PASSPHRASE = "a long local passphrase"
@@ -192,23 +191,9 @@ def save_case_action(page: Page, name: str) -> None:
 
 
 def second_tablet(playwright: Playwright, base_url: str, profile: Path) -> tuple[BrowserContext, Tablet]:
-    """Another tablet beside the ``page`` fixture's: a browser profile of its own (its own IndexedDB, service
-    worker and caches), as the ``context`` fixture makes one. The caller closes the context."""
-    context = playwright.chromium.launch_persistent_context(
-        profile,
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
-        viewport=TABLET_PORTRAIT,
-        locale="ky-KG",
-        timezone_id=SCHOOL_ZONE.key,
-        base_url=base_url,
-        service_workers="allow",
-    )
-    page = context.pages[0] if context.pages else context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.errors = errors  # type: ignore[attr-defined]  # read by tests that assert a clean console
-    return context, Tablet(page)
+    """Another tablet beside the ``page`` fixture's, on a profile of its own. The caller closes the context."""
+    context = tablet_profile(playwright, base_url, profile)
+    return context, Tablet(watched_page(context))
 
 
 def enrol_named(tablet: Tablet, username: str, device_name: str, password: str = PASSWORD) -> None:

@@ -36,16 +36,16 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import BrowserContext, Page, Playwright, expect
+from playwright.sync_api import Playwright, expect
 from sqlalchemy import func, select
 
 from server.db import db
 from server.models import Appeal, School
 from sync.client import SyncClient, SyncError, urllib_transport
 from tests.browser import chromium_disk
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, TABLET_PORTRAIT, LiveServer
+from tests.browser.conftest import LiveServer, tablet_profile, watched_page
 from tests.browser.tablet import Tablet, leaks, open_case_action, save_case_action
-from tests.clock import SCHOOL_ZONE, school_today
+from tests.clock import school_today
 from tests.factory import PASSWORD, Factory, registration
 from tests.test_casework import Desk
 
@@ -59,28 +59,6 @@ RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def canary(label: str) -> str:
     """A text found nowhere by chance: a label (Cyrillic ones become V8's two-byte strings) and 48 random bits."""
     return f"{label}-{secrets.token_hex(6)}"
-
-
-def open_profile(playwright: Playwright, live_server: LiveServer, profile: Path) -> BrowserContext:
-    """The tablet's browser on a profile folder of its own, as the ``context`` fixture makes it; closing it
-    flushes everything to disk, and opening the folder again is the tablet started again."""
-    return playwright.chromium.launch_persistent_context(
-        profile,
-        executable_path=CHROMIUM,
-        args=CHROMIUM_ARGS,
-        viewport=TABLET_PORTRAIT,
-        locale="ky-KG",
-        timezone_id=SCHOOL_ZONE.key,
-        base_url=live_server.url,
-        service_workers="allow",
-    )
-
-
-def first_page(context: BrowserContext) -> tuple[Page, list[str]]:
-    page = context.pages[0] if context.pages else context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    return page, errors
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -148,8 +126,8 @@ def test_the_disk_reader_finds_what_a_page_stores_in_plain(playwright: Playwrigh
         "typed": canary("Жазылган текст"),
     }
     profile = tmp_path / "control"
-    context = open_profile(playwright, live_server, profile)
-    page, _ = first_page(context)
+    context = tablet_profile(playwright, live_server.url, profile)
+    page = watched_page(context)
     page.goto("/manifest.webmanifest")  # any page of the app's origin; the app itself would not store these
     assert page.evaluate(STORE_PROBES, probes)
     # A textarea with autocomplete on, typed into, then a navigation: the form's state goes with the session.
@@ -234,8 +212,9 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
 
     # -- 1. the tablet enrols; the token it gets is a real one, good from anywhere until revoked ----------
     profile = tmp_path / "profile"
-    context = open_profile(playwright, live_server, profile)
-    page, errors = first_page(context)
+    context = tablet_profile(playwright, live_server.url, profile)
+    page = watched_page(context)
+    errors = page.errors  # type: ignore[attr-defined]
     tablet = Tablet(page)
     with page.expect_response("**/api/v1/auth/token") as issued:
         tablet.enrol(pedagogue)
@@ -374,8 +353,9 @@ def test_a_locked_stolen_tablet_gives_away_no_letter_and_no_token_and_revocation
 
     # The tablet started again and unlocked: at its first contact it forgets the letters it pulled, keeps
     # the unsent one, and says its access was withdrawn, with the login form.
-    context = open_profile(playwright, live_server, profile)
-    page, errors_after = first_page(context)
+    context = tablet_profile(playwright, live_server.url, profile)
+    page = watched_page(context)
+    errors_after = page.errors  # type: ignore[attr-defined]
     tablet = Tablet(page)
     page.goto("/")
     with page.expect_response(lambda r: "/api/v1/sync/" in r.url and r.status == 401) as refusal:
