@@ -24,10 +24,13 @@ export function registrationOf(change) {
   return joinRegistration(change, change?.contents ?? EMPTY_CONTENTS);
 }
 
-/** The entries of a pulled history recorded after `baseVersion` (every entry when it is null), oldest first. */
-export function entriesSince(history, baseVersion) {
+/**
+ * The steps recorded on a letter after `baseVersion` (every one when it is null), oldest first: what a refused
+ * mutation made against that version is shown beside.
+ */
+export function stepsSince(change, baseVersion) {
   const after = baseVersion ?? 0;
-  return (history ?? []).filter((entry) => typeof entry.version === 'number' && entry.version > after);
+  return (change?.history ?? []).filter((entry) => typeof entry.version === 'number' && entry.version > after);
 }
 
 /** The paths an entry changed: its `changes` when the reader has them, else its `fields`. */
@@ -45,7 +48,7 @@ function pathsOf(entry) {
  */
 export function conflictFields(change, mutation) {
   const now = registrationOf(change);
-  const later = entriesSince(change?.history, mutation.base_version);
+  const later = stepsSince(change, mutation.base_version);
   return changedFields(mutation.data?.changes ?? {}).map((path) => {
     const touching = later.filter((entry) => pathsOf(entry).includes(path));
     // The value at the base version: the first later correction's "before", else what it is now.
@@ -80,11 +83,6 @@ export function resolvedChanges(rows, choices) {
     else changes[head] = value;
   }
   return changes;
-}
-
-/** The steps recorded on a letter since `baseVersion`: what a refused step of the case work is shown beside. */
-export function stepsSince(change, baseVersion) {
-  return entriesSince(change?.history, baseVersion);
 }
 
 /**
